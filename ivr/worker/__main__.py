@@ -8,6 +8,7 @@ duplicate of fd 1 and fd 1 itself is pointed at stderr.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import logging
 import os
 import queue
@@ -51,6 +52,7 @@ def _reader(stream: BinaryIO, inbox: queue.Queue[P.Message | None], emit: object
 
 def main(argv: list[str] | None = None) -> int:
     settings = _parse(argv)
+    faulthandler.enable()  # a pjlib assertion aborts: leave a Python stack in the log
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"worker:{settings.port} %(levelname)s %(name)s: %(message)s")
     proto = os.fdopen(os.dup(1), "wb", buffering=0)

@@ -173,21 +173,31 @@ class MediaEndpoint:
         return self.settings.public_host or f"{self.settings.ip}:{self.settings.port}"
 
     def stop(self) -> None:
+        self._hangup_all()
+        for _ in range(50):
+            self.ep.libHandleEvents(10)
+            self.run_deferred()
+            if not self.legs:
+                break
+        self._release_all()
+        self.acc = None
+        with self._deferred_lock:
+            self._deferred.clear()
+        gc.collect()  # every Call/player must be gone before libDestroy (DESIGN.md §1.8)
+        self.ep.libDestroy()
+
+    def _hangup_all(self) -> None:
         for leg in list(self.legs.values()):
             if not leg.ended:
                 try:
                     leg.call.hangup(pj.CallOpParam(True))
                 except pj.Error:
                     pass
-        for _ in range(20):
-            self.ep.libHandleEvents(10)
-            self.run_deferred()
+
+    def _release_all(self) -> None:
         for leg in list(self.legs.values()):
             self._release(leg)
         self.legs.clear()
-        self.acc = None
-        gc.collect()
-        self.ep.libDestroy()
 
     def emit(self, msg: P.Message) -> None:
         with self._emit_lock:
@@ -293,6 +303,8 @@ class MediaEndpoint:
             if other and other.media is not None and leg.media is not None:
                 leg.media.startTransmit(other.media)
                 other.media.startTransmit(leg.media)
+                logger.info("bridged %s <-> %s (ports %d, %d)", leg.leg_id, other_id,
+                            leg.media.getPortId(), other.media.getPortId())
 
     def player_finished(self, leg_id: str, player: _Player) -> None:
         def finish() -> None:
@@ -318,7 +330,7 @@ class MediaEndpoint:
     def _leg(self, msg: P.Message, key: str = "call") -> Leg:
         leg = self.legs.get(msg.fields[key])
         if leg is None or leg.ended:
-            raise KeyError(f"no live call {msg.fields[key]!r}")
+            raise KeyError(f"no live call {msg.fields[key]!r} (have {sorted(self.legs)}, ended={leg.ended if leg else None})")
         return leg
 
     def cmd_answer(self, msg: P.Message) -> None:

@@ -1,0 +1,1 @@
+"""Offline speech recognition (Vosk); see issue 3."""

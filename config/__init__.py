@@ -1,0 +1,1 @@
+"""Configuration: the shipped defaults (hotline.yaml, ivr.yaml) and their loaders."""

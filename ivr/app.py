@@ -1,0 +1,136 @@
+"""The composition root: builds every part from the settings and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from agent_desk.http import make_app
+from config.settings import Settings, config_file
+from ivr import emergency, flow, tones
+from ivr.acd import Agent
+from ivr.call import Leg
+from ivr.flow import CallFlow, FlowDeps
+from ivr.menu import MenuError, MenuSet, load_menus, load_valid_menus
+from ivr.pool import MediaPool, PoolConfig
+from ivr.prompts import EspeakSynthesizer, PromptCache
+from ivr.queueing import AgentQueue
+from workorders.calls import CallStore
+from workorders.db import make_engine, migrate
+
+logger = logging.getLogger(__name__)
+
+FIXED_PROMPTS = [
+    flow.GOODBYE, flow.ROBOT_NOT_READY, flow.LOOKUP_ASK, "未查询到该工单，请核对编号。",
+    "正在为您转接人工服务，请稍候。", "转接未成功，正在为您优先转接人工服务。",
+    *[f"正在为您转接{name}，请不要挂机。" for name in emergency.LINE_NAMES.values()],
+]
+
+
+class Hotline:
+    """The running hotline: media pool, call flows, queue, store and HTTP API."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.menus_path = config_file(settings.config_dir, "ivr.yaml")
+        self.menus: MenuSet | None = None
+        self._stop = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    def current_menus(self) -> MenuSet:
+        assert self.menus is not None
+        return self.menus
+
+    async def start(self) -> None:
+        s = self.s
+        engine = make_engine(s.database_url)
+        await asyncio.to_thread(migrate, engine)
+        self.store = CallStore(engine)
+        await self.store.close_open(None, "left unfinished by a previous run")
+        self.prompts = PromptCache(s.prompt_cache, EspeakSynthesizer(s.tts_voice, s.tts_rate), s.tts_voice, s.tts_rate)
+        self.prompts.start()
+        self.menus = load_valid_menus(self.menus_path, set(s.emergency))
+        await self._synthesize(self.menus)
+        tone_dir = s.data_dir / "tones"
+        ringback = tones.ringback(tone_dir / "ringback.wav").resolve()
+        music = tones.queue_music(tone_dir / "queue.wav").resolve()
+        agents = [Agent(a.id, a.name, a.sip) for a in s.agents]
+        self.queue = AgentQueue(agents, dial=self._dial, say=self.say, music=music,
+                                ring_timeout=s.agent_ring_timeout, announce_every=s.queue_announce_every)
+        self.flow = CallFlow(FlowDeps(
+            store=self.store, menus=self.current_menus, say=self.say, dial=self._dial, queue=self.queue,
+            emergency_uris=lambda: self.s.emergency, ringback=ringback,
+            emergency_ring_timeout=s.emergency_ring_timeout))
+        self.pool = MediaPool(PoolConfig(
+            listen_host=s.sip_listen.host, listen_port=s.sip_listen.port, worker_ip=s.worker_ip,
+            worker_base_port=s.worker_base_port, workers=s.workers, calls_per_worker=s.calls_per_worker,
+            numbers=s.numbers, run_dir=s.data_dir.resolve()), self.flow.handle, self._worker_lost)
+        await self.pool.start()
+        app = make_app(self.store, self.queue, self.reload, self.health)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, s.http_listen.host, s.http_listen.port).start()
+        logger.info("hotline ready: SIP on %s (%d worker(s)%s), HTTP on http://%s/",
+                    s.sip_listen, s.workers, " behind Kamailio" if s.workers > 1 else "", s.http_listen)
+
+    async def say(self, text: str) -> Path:
+        return (await self.prompts.get(text)).resolve()
+
+    def _dial(self, leg: Leg, uri: str, caller: str) -> Leg:
+        return self.pool.dial(leg, uri, caller)
+
+    async def _worker_lost(self, name: str) -> None:
+        logger.warning("media worker %s lost; its calls were closed as failed", name)
+
+    async def _synthesize(self, menus: MenuSet) -> None:
+        texts = [*menus.prompts(), *FIXED_PROMPTS]
+        await asyncio.gather(*(self.prompts.get(t) for t in texts))
+
+    async def reload(self) -> list[str]:
+        """Re-read ivr.yaml; new calls get the new menus, an invalid file changes nothing."""
+        try:
+            menus, problems = load_menus(self.menus_path, set(self.s.emergency))
+        except MenuError as exc:
+            problems = exc.problems
+        if problems:
+            lines = [p.format(self.menus_path) for p in problems]
+            logger.error("menus not reloaded, the old ones stay:\n%s", "\n".join(lines))
+            return lines
+        await self._synthesize(menus)
+        self.menus = menus
+        logger.info("menus reloaded from %s", self.menus_path)
+        return []
+
+    def health(self) -> dict[str, Any]:
+        workers = self.pool.status()
+        return {"status": "ok" if all(w["running"] for w in workers) else "degraded",
+                "workers": workers, "calls_in_progress": len(self.pool.legs),
+                "asr": "off (not configured)",
+                "kamailio": None if self.pool.kamailio is None else str(self.pool.kamailio.rundir)}
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))  # noqa: RUF006
+        try:
+            await self.start()
+            await self._stop.wait()
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        logger.info("hotline stopping")
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if hasattr(self, "pool"):
+            await self.pool.stop()
+        if hasattr(self, "prompts"):
+            self.prompts.stop()
+        if hasattr(self, "store"):
+            self.store.close()

@@ -1,0 +1,175 @@
+"""The agent queue: callers wait with music and position announcements while the ACD
+rings the longest-idle ready agent's softphone; answered calls are bridged."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.acd import Agent, AgentState, QueueEntry, TransitionError, entry_key, pick_agent, position
+from ivr.call import HungUp, Leg, unless_hung_up
+from ivr.record import CallLog
+
+logger = logging.getLogger(__name__)
+
+Dial = Callable[[Leg, str, str], Leg]
+Say = Callable[[str], Awaitable[Path]]
+
+
+@dataclass
+class QueueResult:
+    agent: Agent | None
+    wait_seconds: float
+
+
+class AgentQueue:
+    """Callers waiting for a human and the agents who can take them."""
+
+    def __init__(self, agents: list[Agent], *, dial: Dial, say: Say, music: Path,
+                 ring_timeout: float = 15.0, announce_every: float = 30.0) -> None:
+        self.agents = {a.id: a for a in agents}
+        self.entries: list[QueueEntry] = []
+        self._offers: dict[str, asyncio.Future[Agent]] = {}
+        self._dial, self._say, self._music = dial, say, music
+        self.ring_timeout, self.announce_every = ring_timeout, announce_every
+        self._serial = itertools.count()
+
+    # ---- agent side -------------------------------------------------------------------
+    def set_state(self, agent_id: str, state: AgentState, reason: str = "") -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise KeyError(agent_id)
+        if state not in (AgentState.READY, AgentState.NOT_READY):
+            raise TransitionError("an agent can only choose ready or not_ready")
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL) and state == AgentState.READY:
+            raise TransitionError(f"agent {agent_id} is {agent.state.value}")
+        agent.move(state, self._now(), reason)
+        self._match()
+        return agent
+
+    def snapshot(self) -> dict[str, object]:
+        now = self._now()
+        waiting = sorted(self.entries)
+        return {
+            "waiting": [{"position": i, "call": e.leg_id, "caller": e.caller,
+                         "waited_seconds": round(now - e.sort_key[1], 1), "priority": -e.sort_key[0]}
+                        for i, e in enumerate(waiting, 1)],
+            "agents": [{"id": a.id, "name": a.name, "state": a.state.value, "reason": a.reason,
+                        "calls_handled": a.calls_handled} for a in self.agents.values()],
+        }
+
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def _match(self) -> None:
+        """Offer waiting callers, most urgent first, to the longest-idle ready agents."""
+        for entry in sorted(self.entries):
+            fut = self._offers.get(entry.leg_id)
+            if fut is None or fut.done():
+                continue
+            agent = pick_agent(list(self.agents.values()))
+            if agent is None:
+                return
+            agent.move(AgentState.RINGING, self._now(), f"caller {entry.leg_id}")
+            self.entries.remove(entry)
+            fut.set_result(agent)
+
+    # ---- caller side ------------------------------------------------------------------
+    async def serve(self, leg: Leg, log: CallLog, *, priority: int = 0) -> QueueResult:
+        """Wait for an agent, ring them, bridge; returns when the conversation ends."""
+        started = self._now()
+        entry = QueueEntry(entry_key(priority, started, next(self._serial)), leg.id, leg.caller)
+        await log.stamp("queued_at")
+        await leg.play(await self._say("正在为您转接人工服务，请稍候。"), barge_in=False)
+        tried: set[str] = set()
+        try:
+            while True:
+                agent = await self._wait_offer(leg, entry)
+                agent_leg = await self._ring(leg, agent, log)
+                if agent_leg is None:
+                    tried.add(agent.id)
+                    entry = QueueEntry(entry.sort_key, leg.id, leg.caller)  # keep the caller's place
+                    continue
+                wait = self._now() - started
+                await log.set(wait_seconds=round(wait, 2), agent_id=agent.id)
+                await log.stamp("agent_answered_at")
+                await self._talk(leg, agent_leg, agent)
+                return QueueResult(agent, wait)
+        except HungUp:
+            await log.set(wait_seconds=round(self._now() - started, 2))
+            raise
+        finally:
+            if entry in self.entries:
+                self.entries.remove(entry)
+            fut = self._offers.pop(leg.id, None)
+            if fut is not None and fut.done() and not fut.cancelled():
+                self._release(fut.result())
+
+    async def _wait_offer(self, leg: Leg, entry: QueueEntry) -> Agent:
+        fut: asyncio.Future[Agent] = asyncio.get_running_loop().create_future()
+        self._offers[leg.id] = fut
+        self.entries.append(entry)
+        self._match()
+        while not fut.done():
+            leg.start_loop(self._music)
+            await unless_hung_up(leg, asyncio.shield(fut), self.announce_every)
+            if not fut.done():
+                n = position(self.entries, leg.id)
+                leg.stop_playing()
+                await leg.play(await self._say(f"您前面还有{max(n - 1, 0)}位来电者在等待，请稍候。"), barge_in=False)
+        del self._offers[leg.id]
+        return fut.result()
+
+    async def _ring(self, leg: Leg, agent: Agent, log: CallLog) -> Leg | None:
+        """Ring one agent; on no answer set them not-ready and return None."""
+        try:
+            agent_leg = self._dial(leg, agent.sip, leg.caller)
+        except HungUp:
+            raise
+        except Exception:  # noqa: BLE001 - a bad agent URI must not drop the caller
+            logger.exception("call %s: cannot dial agent %s", leg.id, agent.id)
+            agent.move(AgentState.NOT_READY, self._now(), "呼叫失败")
+            return None
+        answered = False
+        try:
+            answered = bool(await unless_hung_up(leg, agent_leg.wait_answered(self.ring_timeout)))
+        except HungUp:
+            if leg.ended.is_set():  # the caller left while the agent's phone rang
+                agent_leg.hangup()
+                self._release(agent)
+                raise
+            logger.info("call %s: agent %s rejected the call (%s)", leg.id, agent.id, agent_leg.end_code)
+        if answered:
+            agent.move(AgentState.ON_CALL, self._now())
+            return agent_leg
+        logger.info("call %s: agent %s did not answer", leg.id, agent.id)
+        agent_leg.hangup()
+        agent.move(AgentState.NOT_READY, self._now(), "未接听")
+        await log.note(**{f"agent_{agent.id}_missed": True})
+        return None
+
+    async def _talk(self, leg: Leg, agent_leg: Leg, agent: Agent) -> None:
+        leg.stop_playing()
+        try:
+            leg.bridge(agent_leg)
+            ended = [asyncio.ensure_future(x.ended.wait()) for x in (leg, agent_leg)]
+            await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+            for t in ended:
+                t.cancel()
+        finally:
+            agent_leg.hangup()
+            leg.hangup()
+            agent.calls_handled += 1
+            if agent.state == AgentState.ON_CALL:
+                agent.move(AgentState.READY, self._now())
+            self._match()
+
+    def _release(self, agent: Agent) -> None:
+        if agent.state == AgentState.RINGING:
+            agent.move(AgentState.READY, self._now(), "caller left")
+            self._match()

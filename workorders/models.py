@@ -1,0 +1,64 @@
+"""SQLAlchemy 2 models: call records (通话记录) and work orders (诉求工单)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Outcome(str, enum.Enum):
+    """How a call ended, as the hotline's reports count it."""
+
+    ROBOT_ANSWERED = "robot_answered"
+    EMERGENCY_TRANSFERRED = "emergency_transferred"
+    AGENT_HANDLED = "agent_handled"
+    SELF_SERVICE = "self_service"
+    ABANDONED = "abandoned"
+    FAILED = "failed"
+
+
+class CallRecord(Base):
+    """通话记录: one citizen call, written at every change."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    leg_id: Mapped[str] = mapped_column(String(64), index=True)
+    worker: Mapped[str] = mapped_column(String(32))
+    caller: Mapped[str] = mapped_column(String(64))
+    called: Mapped[str] = mapped_column(String(64))
+    arrived_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    queued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    agent_answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    menu_path: Mapped[str] = mapped_column(String(256), default="")
+    outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+    emergency_line: Mapped[str | None] = mapped_column(String(8))
+    emergency_result: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class WorkOrder(Base):
+    """诉求工单: one citizen request; the agent desk fills in the rest of its life cycle."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    category: Mapped[str] = mapped_column(String(16), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(128), default="")
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
