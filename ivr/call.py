@@ -57,6 +57,8 @@ class Leg:
         elif msg.kind == P.PLAYED:
             if self._playing is not None and not self._playing.done():
                 self._playing.set_result(None)
+        elif msg.kind == P.TRANSFER_REFUSED:
+            self.refused_transfers.append(str(msg.get("target", "")))
         elif msg.kind == P.STATE:
             state = msg.get("state")
             if state == "ringing":

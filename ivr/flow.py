@@ -98,6 +98,8 @@ class CallFlow:
 
     async def _close(self, leg: Leg, log: CallLog) -> None:
         outcome = log.outcome
+        if leg.refused_transfers:
+            await log.note(refused_transfers=leg.refused_transfers[:10])
         if leg.crashed:
             outcome = Outcome.FAILED.value
             await log.note(failure="media worker died during the call")

@@ -116,7 +116,7 @@ class MediaPool:
                            msg.get("call"), msg.get("target"))
             leg = self.legs.get(str(msg.get("call")))
             if leg is not None:
-                leg.refused_transfers.append(str(msg.get("target")))
+                leg.deliver(msg)
         elif msg.kind == P.ERROR:
             logger.warning("worker %s: %s", worker, msg.get("message"))
         else:
@@ -145,6 +145,7 @@ class MediaPool:
 
     def status(self) -> list[dict[str, object]]:
         return [{"name": name, "address": f"{ip}:{port}", "running": name in self.workers,
+                 "pid": self.workers[name].proc.pid if name in self.workers and self.workers[name].proc else None,
                  "restarts": self.restarts.get(name, 0),
                  "calls": sum(1 for x in self.legs.values() if x.worker == name)}
                 for name, ip, port in self.addresses()]

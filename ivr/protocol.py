@@ -32,6 +32,7 @@ STATE = "state"            # call, state, code, reason
 DTMF = "dtmf"              # call, digit, method
 PLAYED = "played"          # call, file
 TRANSFER_REFUSED = "transfer_refused"  # call, target
+TRANSFER_STATUS = "transfer_status"    # call, code, final  (a REFER we sent: the far end's answer)
 REJECTED = "rejected"      # called, code, reason  (refused before a call existed)
 ERROR = "error"            # call, message
 

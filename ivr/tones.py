@@ -44,7 +44,8 @@ def ringback(path: Path) -> Path:
 
 def queue_music(path: Path) -> Path:
     """A gentle chime cycle for callers waiting in the queue (loop it)."""
-    return write_wav(path, _pcm([(523.25, 0.4), (659.25, 0.4), (783.99, 0.6), (0, 2.6)], 0.2))
+    notes = [523.25, 659.25, 783.99, 659.25, 587.33, 698.46, 880.0, 698.46]
+    return write_wav(path, _pcm([seg for f in notes for seg in ((f, 0.45), (0, 0.05))], 0.15))
 
 
 def test_tone(path: Path, freq: float = 1000.0, seconds: float = 3.0) -> Path:

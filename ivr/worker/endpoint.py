@@ -109,6 +109,14 @@ class _Call(pj.Call):  # type: ignore[misc]
             logger.exception("leg %s: transfer callback failed", self.leg_id)
 
 
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
+        try:
+            self._owner.emit(P.event(P.TRANSFER_STATUS, call=self.leg_id, code=prm.statusCode,
+                                     final=bool(prm.finalNotify)))
+        except Exception:  # noqa: BLE001
+            logger.exception("leg %s: transfer status callback failed", self.leg_id)
+
+
 class _Account(pj.Account):  # type: ignore[misc]
     def __init__(self, owner: MediaEndpoint) -> None:
         super().__init__()
