@@ -42,7 +42,7 @@ def _when(request: web.Request, name: str) -> dt.datetime | None:
     except ValueError:
         raise web.HTTPBadRequest(text=json.dumps({"error": f"{name}: not an ISO 8601 time: {raw!r}"}),
                                  content_type="application/json") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 async def list_calls(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 logger = logging.getLogger(__name__)
 
 
-class AgentState(str, enum.Enum):
+class AgentState(enum.StrEnum):
     READY = "ready"            # 就绪
     NOT_READY = "not_ready"    # 小休
     RINGING = "ringing"        # 振铃中

@@ -119,7 +119,7 @@ class Kamailio:
         await asyncio.sleep(0.3)
 
     async def _supervise(self, exe: str, cfg: Path) -> None:
-        log = open(self.rundir / "kamailio.log", "ab")  # noqa: SIM115 - lives as long as the task
+        log = await asyncio.to_thread(open, self.rundir / "kamailio.log", "ab")
         try:
             while not self._stopping:
                 self.proc = await asyncio.create_subprocess_exec(
@@ -141,7 +141,7 @@ class Kamailio:
             self.proc.terminate()
             try:
                 await asyncio.wait_for(self.proc.wait(), 5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
         if self._task is not None:
             await self._task

@@ -208,7 +208,8 @@ def validate(ms: MenuSet, data: Any, base_dir: Path, emergency_lines: set[str]) 
         if m.prompt_file:
             wav = (base_dir / m.prompt_file) if not Path(m.prompt_file).is_absolute() else Path(m.prompt_file)
             if not wav.is_file():
-                problems.append(Problem(_line(raw, "prompt_file"), f"{where}.prompt_file", f"WAV file not found: {wav}"))
+                problems.append(Problem(_line(raw, "prompt_file"), f"{where}.prompt_file",
+                                        f"WAV file not found: {wav}"))
         for key, t in [*m.keys.items(), ("on_fail", m.on_fail)]:
             kwhere = f"{where}.on_fail" if key == "on_fail" else f"{where}.keys.{key}"
             kline = _line(raw, "on_fail") if key == "on_fail" else _line(raw.get("keys", {}), key)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ivr import protocol as P
 from ivr.call import HungUp, Leg, new_leg_id
@@ -16,7 +17,7 @@ from ivr.worker_client import WorkerClient, WorkerGone
 
 logger = logging.getLogger(__name__)
 
-OnIncoming = Callable[[Leg], Awaitable[None]]
+OnIncoming = Callable[[Leg], Coroutine[Any, Any, None]]
 OnWorkerLost = Callable[[str], Awaitable[None]]
 
 
@@ -105,31 +106,30 @@ class MediaPool:
         if msg.kind == P.INCOMING:
             leg = self._new_leg(str(msg.get("call")), worker, caller=str(msg.get("caller", "")),
                                 called=str(msg.get("called", "")))
-            task = asyncio.create_task(self._on_incoming(leg), name=f"call-{leg.id}")
+            task: asyncio.Task[None] = asyncio.create_task(self._on_incoming(leg), name=f"call-{leg.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif msg.kind == P.REJECTED:
             logger.info("worker %s refused a call to %s: %s %s", worker, msg.get("called"), msg.get("code"),
                         msg.get("reason"))
-        elif msg.kind == P.TRANSFER_REFUSED:
-            logger.warning("call %s: refused REFER to %s (transfers are never done for callers)",
-                           msg.get("call"), msg.get("target"))
-            leg = self.legs.get(str(msg.get("call")))
-            if leg is not None:
-                leg.deliver(msg)
         elif msg.kind == P.ERROR:
             logger.warning("worker %s: %s", worker, msg.get("message"))
         else:
-            leg = self.legs.get(str(msg.get("call")))
-            if leg is not None:
-                leg.deliver(msg)
+            if msg.kind == P.TRANSFER_REFUSED:
+                logger.warning("call %s: refused REFER to %s (the hotline never transfers for callers)",
+                               msg.get("call"), msg.get("target"))
+            target = self.legs.get(str(msg.get("call")))
+            if target is not None:
+                target.deliver(msg)
 
     def _new_leg(self, leg_id: str, worker: str, caller: str = "", called: str = "") -> Leg:
         client = self.workers[worker]
-        leg = Leg(leg_id, worker, client.send, caller=caller, called=called,
-                  on_gone=lambda x: self.legs.pop(x.id, None))
+        leg = Leg(leg_id, worker, client.send, caller=caller, called=called, on_gone=self._forget)
         self.legs[leg_id] = leg
         return leg
+
+    def _forget(self, leg: Leg) -> None:
+        self.legs.pop(leg.id, None)
 
     def dial(self, from_leg: Leg, uri: str, caller: str) -> Leg:
         """A new outgoing leg on ``from_leg``'s worker (so the two can be bridged)."""
@@ -144,8 +144,10 @@ class MediaPool:
         return leg
 
     def status(self) -> list[dict[str, object]]:
-        return [{"name": name, "address": f"{ip}:{port}", "running": name in self.workers,
-                 "pid": self.workers[name].proc.pid if name in self.workers and self.workers[name].proc else None,
+        def pid(name: str) -> int | None:
+            proc = self.workers[name].proc if name in self.workers else None
+            return proc.pid if proc is not None else None
+        return [{"name": name, "address": f"{ip}:{port}", "running": name in self.workers, "pid": pid(name),
                  "restarts": self.restarts.get(name, 0),
                  "calls": sum(1 for x in self.legs.values() if x.worker == name)}
                 for name, ip, port in self.addresses()]

@@ -54,7 +54,7 @@ class WorkerClient:
         self._reader = asyncio.create_task(self._read_loop(), name=f"worker-{self.name}-reader")
         try:
             ready = await asyncio.wait_for(asyncio.shield(self._ready), timeout)
-        except (asyncio.TimeoutError, WorkerGone):
+        except (TimeoutError, WorkerGone):
             await self.kill()
             raise WorkerGone(f"worker {self.name} on port {self.port} did not start") from None
         self.capacity = int(ready.get("capacity", 1))
@@ -109,7 +109,7 @@ class WorkerClient:
             self.send(P.SHUTDOWN)
             assert self.proc is not None
             await asyncio.wait_for(self.proc.wait(), timeout)
-        except (WorkerGone, asyncio.TimeoutError, ConnectionResetError):
+        except (TimeoutError, WorkerGone, ConnectionResetError):
             await self.kill()
         if self._reader is not None:
             await self._reader
@@ -128,7 +128,7 @@ class WorkerClient:
         while True:
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise asyncio.TimeoutError(f"no {kind} event from {self.name} within {timeout}s")
+                raise TimeoutError(f"no {kind} event from {self.name} within {timeout}s")
             msg = await asyncio.wait_for(self.events.get(), remaining)
             if (kind is None or msg.kind == kind) and (call is None or msg.get("call") == call):
                 return msg

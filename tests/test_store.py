@@ -48,7 +48,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CallStore]
 
 
 async def test_records_are_written_at_each_step_and_listed_newest_first(store: CallStore) -> None:
-    t0 = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
     a = await store.create(leg_id="a", worker="w1", caller="13800138000", called="12345", arrived_at=t0)
     b = await store.create(leg_id="b", worker="w2", caller="13900000000", called="12345",
                            arrived_at=t0 + dt.timedelta(minutes=5))
@@ -65,7 +65,7 @@ async def test_records_are_written_at_each_step_and_listed_newest_first(store: C
 
 
 async def test_unfinished_calls_are_closed_as_failed(store: CallStore) -> None:
-    t0 = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
     a = await store.create(leg_id="a", worker="w1", caller="1", called="12345", arrived_at=t0)
     b = await store.create(leg_id="b", worker="w2", caller="2", called="12345", arrived_at=t0)
     await store.update(b, ended_at=t0, outcome="agent_handled")

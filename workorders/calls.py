@@ -26,12 +26,12 @@ _FIELDS = ("id", "leg_id", "worker", "caller", "called", "arrived_at", "answered
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def _iso(v: Any) -> Any:
     if isinstance(v, dt.datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).isoformat()
+        return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat()
     return v
 
 
@@ -95,11 +95,11 @@ class CallStore:
             q = update(CallRecord).where(CallRecord.ended_at.is_(None))
             if worker is not None:
                 q = q.where(CallRecord.worker == worker)
-            res = s.execute(q.values(ended_at=now(), outcome=Outcome.FAILED.value,
-                                     emergency_result=CallRecord.emergency_result))
-            if res.rowcount:
-                logger.warning("marked %d unfinished call(s) failed: %s", res.rowcount, reason)
-            return int(res.rowcount or 0)
+            res = s.execute(q.values(ended_at=now(), outcome=Outcome.FAILED.value))
+            count = int(getattr(res, "rowcount", 0) or 0)
+            if count:
+                logger.warning("marked %d unfinished call(s) failed: %s", count, reason)
+            return count
 
     def _order(self, number: str) -> dict[str, Any] | None:
         with Session(self.engine) as s:

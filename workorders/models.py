@@ -13,7 +13,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Outcome(str, enum.Enum):
+class Outcome(enum.StrEnum):
     """How a call ended, as the hotline's reports count it."""
 
     ROBOT_ANSWERED = "robot_answered"

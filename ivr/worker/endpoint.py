@@ -338,7 +338,7 @@ class MediaEndpoint:
     def _leg(self, msg: P.Message, key: str = "call") -> Leg:
         leg = self.legs.get(msg.fields[key])
         if leg is None or leg.ended:
-            raise KeyError(f"no live call {msg.fields[key]!r} (have {sorted(self.legs)}, ended={leg.ended if leg else None})")
+            raise KeyError(f"no live call {msg.fields[key]!r}")
         return leg
 
     def cmd_answer(self, msg: P.Message) -> None:

@@ -63,7 +63,7 @@ async def test_invalid_menu_file_is_refused_and_the_old_menus_stay(
 
 async def test_order_lookup_reads_the_status(hotline: HotlineProc, caller: Peer) -> None:
     engine = make_engine(f"sqlite:///{hotline.dir / 'hotline.db'}")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with Session(engine) as s, s.begin():
         s.add(WorkOrder(number="20261122-000123", status="办理中", category="投诉", summary="噪音",
                         unit="朝阳区人民政府", created_at=now, updated_at=now))

@@ -1,0 +1,1 @@
+"""IVR: the call path — media workers, call flows, menus, queue and emergency transfer."""
