@@ -8,6 +8,8 @@ run: setup
 	.venv/bin/hotline serve $(if $(CONFIG),--config $(CONFIG),)
 
 test: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy ivr asr agent_desk workorders config
 	.venv/bin/python -m pytest -q -ra
 
 test-fast: setup

@@ -26,8 +26,12 @@ fi
 stamp=.venv/.installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -vE '^WARNING: Location|BuildBackendWarning|^ *!!|^ *\*+$|^ *$' || true
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[test]"; } >"$log" 2>&1; then
+    tail -30 "$log" >&2
+    echo "setup: pip install failed (full log: $log)" >&2
+    exit 1
+  fi
   .venv/bin/python -c "import pjsua2, vosk, pyttsx3, aiohttp, sqlalchemy, alembic, psycopg" \
     || { echo "setup: Python packages did not install" >&2; exit 1; }
   touch "$stamp"
