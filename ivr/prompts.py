@@ -12,9 +12,10 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +33,9 @@ class EspeakSynthesizer:
 
     def __init__(self, voice: str = "sit/cmn", rate: int = 150) -> None:
         self.voice, self.rate = voice, rate
-        self._engine: object | None = None
+        self._engine: Any = None
 
-    def _init(self) -> object:
+    def _init(self) -> Any:
         import pyttsx3  # imported here: loading espeak-ng is I/O, not an import-time effect
 
         engine = pyttsx3.init("espeak")
@@ -43,20 +44,30 @@ class EspeakSynthesizer:
         return engine
 
     def synthesize(self, text: str, out: Path) -> Path:
-        if self._engine is None:
-            self._engine = self._init()
-        engine = self._engine
-        tmp = out.with_name(out.stem + ".part.wav")
-        tmp.unlink(missing_ok=True)
-        engine.save_to_file(text, str(tmp))  # type: ignore[attr-defined]
-        engine.runAndWait()  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 10
-        while not (tmp.exists() and tmp.stat().st_size > 44):
-            if time.monotonic() > deadline:
-                raise SynthesisError(f"espeak-ng produced no audio for {text[:30]!r}")
-            time.sleep(0.01)
-        tmp.replace(out)
-        return out
+        # pyttsx3's espeak driver can finish an utterance after runAndWait returns, or replay the
+        # previous one first; so each attempt writes a file of its own and we wait for *that* file.
+        for attempt in range(1, 4):
+            if self._engine is None:
+                self._engine = self._init()
+            tmp = out.with_name(f"{out.stem}.{uuid.uuid4().hex[:8]}.part.wav")
+            self._engine.save_to_file(text, str(tmp))
+            self._engine.runAndWait()
+            if _wait_for_file(tmp, 3.0 * attempt):
+                tmp.replace(out)
+                return out
+            logger.warning("espeak-ng gave no audio for %r (attempt %d); retrying", text[:20], attempt)
+            self._engine = None
+        raise SynthesisError(f"espeak-ng produced no audio for {text[:30]!r}")
+
+
+def _wait_for_file(path: Path, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_size > 44:
+            time.sleep(0.02)  # let the writer close the file
+            return True
+        time.sleep(0.01)
+    return False
 
 
 class PromptCache:
@@ -75,6 +86,8 @@ class PromptCache:
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
+        for stray in self.directory.glob("*.part.wav"):
+            stray.unlink(missing_ok=True)
         self._thread = threading.Thread(target=self._run, name="tts", daemon=True)
         self._thread.start()
 
