@@ -1,1 +1,1 @@
-"""Offline speech recognition (Vosk); see issue 3."""
+"""Offline speech recognition with Vosk: models, recognizers, the streaming service."""

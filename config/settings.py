@@ -8,7 +8,7 @@ with the file, the key and the reason.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,11 @@ class Settings:
     data_dir: Path
     source: Path
     config_dir: Path
-    extra: dict[str, Any] = field(default_factory=dict)
+    asr_model: Path | None = None
+    asr_end_silence: float = 0.8
+    asr_max_duration: float = 15.0
+    asr_no_speech_timeout: float = 6.0
+    asr_vad_threshold: float = 300.0
 
     @property
     def prompt_cache(self) -> Path:
@@ -86,6 +90,8 @@ _DEFAULTS: dict[str, Any] = {
     "queue": {"agent_ring_timeout": 15, "announce_every": 30},
     "transfer": {"emergency_ring_timeout": 20},
     "tts": {"voice": "sit/cmn", "rate": 150},
+    "asr": {"model": None, "end_silence": 0.8, "max_duration": 15, "no_speech_timeout": 6,
+            "vad_threshold": 300},
     "data_dir": "var",
 }
 _ALLOWED: dict[str, set[str] | None] = {
@@ -100,7 +106,7 @@ _ALLOWED: dict[str, set[str] | None] = {
     "transfer": {"emergency_ring_timeout"},
     "tts": {"voice", "rate"},
     "data_dir": None,
-    "asr": None,  # reserved for the speech issue
+    "asr": {"model", "end_silence", "max_duration", "no_speech_timeout", "vad_threshold"},
 }
 
 
@@ -228,6 +234,10 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
     voice = d["tts"]["voice"]
     if not isinstance(voice, str) or not voice:
         raise ConfigError(path, "tts.voice", "expected an espeak-ng voice name such as sit/cmn")
+    asr = d["asr"]
+    model = asr["model"]
+    if model is not None and (not isinstance(model, str) or not model.strip()):
+        raise ConfigError(path, "asr.model", "expected the path of a Vosk model directory (or null for keys only)")
     data_dir = d["data_dir"]
     if not isinstance(data_dir, str) or not data_dir:
         raise ConfigError(path, "data_dir", "expected a directory path")
@@ -251,5 +261,9 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
         data_dir=Path(data_dir),
         source=path,
         config_dir=config_dir,
-        extra={"asr": d.get("asr")},
+        asr_model=Path(model) if model else None,
+        asr_end_silence=float(_number(path, "asr.end_silence", asr["end_silence"], 0.2, 5)),
+        asr_max_duration=float(_number(path, "asr.max_duration", asr["max_duration"], 2, 120)),
+        asr_no_speech_timeout=float(_number(path, "asr.no_speech_timeout", asr["no_speech_timeout"], 1, 60)),
+        asr_vad_threshold=float(_number(path, "asr.vad_threshold", asr["vad_threshold"], 10, 20000)),
     )

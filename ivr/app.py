@@ -11,11 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from agent_desk.http import make_app
+from asr.service import AsrService
 from config.settings import Settings, config_file
 from ivr import emergency, flow, tones
 from ivr.acd import Agent
 from ivr.call import Leg
-from ivr.flow import CallFlow, FlowDeps
+from ivr.flow import CallFlow, FlowDeps, Hearing
+from ivr.listening import ListenSettings
 from ivr.menu import MenuError, MenuSet, load_menus, load_valid_menus
 from ivr.pool import MediaPool, PoolConfig
 from ivr.prompts import EspeakSynthesizer, PromptCache
@@ -54,6 +56,11 @@ class Hotline:
         await self.store.close_open(None, "left unfinished by a previous run")
         self.prompts = PromptCache(s.prompt_cache, EspeakSynthesizer(s.tts_voice, s.tts_rate), s.tts_voice, s.tts_rate)
         self.prompts.start()
+        self.asr = AsrService(s.asr_model)
+        await asyncio.to_thread(self.asr.load)
+        hearing = Hearing(self.asr, ListenSettings(
+            no_speech_timeout=s.asr_no_speech_timeout, max_duration=s.asr_max_duration,
+            end_silence=s.asr_end_silence, vad_threshold=s.asr_vad_threshold)) if self.asr.available else None
         self.menus = load_valid_menus(self.menus_path, set(s.emergency))
         await self._synthesize(self.menus)
         tone_dir = s.data_dir / "tones"
@@ -65,7 +72,7 @@ class Hotline:
         self.flow = CallFlow(FlowDeps(
             store=self.store, menus=self.current_menus, say=self.say, dial=self._dial, queue=self.queue,
             emergency_uris=lambda: self.s.emergency, ringback=ringback,
-            emergency_ring_timeout=s.emergency_ring_timeout))
+            emergency_ring_timeout=s.emergency_ring_timeout, hearing=hearing))
         self.pool = MediaPool(PoolConfig(
             listen_host=s.sip_listen.host, listen_port=s.sip_listen.port, worker_ip=s.worker_ip,
             worker_base_port=s.worker_base_port, workers=s.workers, calls_per_worker=s.calls_per_worker,
@@ -110,7 +117,7 @@ class Hotline:
         workers = self.pool.status()
         return {"status": "ok" if all(w["running"] for w in workers) else "degraded",
                 "workers": workers, "calls_in_progress": len(self.pool.legs),
-                "asr": "off (not configured)",
+                "asr": self.asr.status,
                 "kamailio": None if self.pool.kamailio is None else str(self.pool.kamailio.rundir)}
 
     async def run(self) -> None:

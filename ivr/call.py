@@ -8,6 +8,7 @@ hangs up (or its worker dies), so a flow never waits on a call that is gone.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import logging
 from collections import deque
@@ -49,6 +50,7 @@ class Leg:
         self._changed = asyncio.Event()
         self._playing: asyncio.Future[None] | None = None
         self._on_gone = on_gone
+        self.audio_sink: Callable[[bytes], None] | None = None
 
     # ---- events from the worker -------------------------------------------------------
     def deliver(self, msg: P.Message) -> None:
@@ -57,6 +59,9 @@ class Leg:
         elif msg.kind == P.PLAYED:
             if self._playing is not None and not self._playing.done():
                 self._playing.set_result(None)
+        elif msg.kind == P.AUDIO:
+            if self.audio_sink is not None:
+                self.audio_sink(base64.b64decode(str(msg.get("pcm", ""))))
         elif msg.kind == P.TRANSFER_REFUSED:
             self.refused_transfers.append(str(msg.get("target", "")))
         elif msg.kind == P.STATE:
@@ -115,9 +120,7 @@ class Leg:
         self._check()
         if barge_in and self.digits:
             return
-        loop = asyncio.get_running_loop()
-        self._playing = done = loop.create_future()
-        self.send(P.PLAY, call=self.id, file=str(wav))
+        done = self.start_prompt(wav)
         while not done.done():
             await self._wait_change(None)
             self._check()
@@ -125,6 +128,12 @@ class Leg:
                 self.stop_playing()
                 return
         self._check()
+
+    def start_prompt(self, wav: Path | str) -> asyncio.Future[None]:
+        """Start a one-shot prompt; the future completes when it ends or is stopped."""
+        self._playing = asyncio.get_running_loop().create_future()
+        self.send(P.PLAY, call=self.id, file=str(wav))
+        return self._playing
 
     def start_loop(self, wav: Path | str) -> None:
         """Play a tone or music in a loop until stop_playing() or another play."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -54,6 +55,48 @@ def _serve(config_dir: Path | None) -> int:
     return 0
 
 
+def _transcribe(args: argparse.Namespace) -> int:
+    from asr.audio import read_wav_16k
+    from asr.errors import AsrError
+    from asr.recognizer import load_model, parse_grammar, transcribe
+
+    try:
+        model_dir = args.model
+        if model_dir is None:
+            model_dir = load_settings(args.config).asr_model
+        if model_dir is None:
+            raise AsrError("no model: pass --model DIR or set asr.model in hotline.yaml")
+        grammar = parse_grammar(args.grammar) if args.grammar is not None else None
+        pcm = read_wav_16k(args.wav)
+        result = transcribe(load_model(model_dir), pcm, grammar)
+    except (AsrError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"text": result.text, "confidence": round(result.confidence, 3)}, ensure_ascii=False))
+    else:
+        print(result.text)
+    return 0
+
+
+def _install_model(args: argparse.Namespace) -> int:
+    from asr.errors import AsrError
+    from asr.install import install, progress_bar, set_model_in_config
+
+    try:
+        settings = load_settings(args.config)
+        path = install(args.source, settings.data_dir / "models", progress_bar())
+        print(file=sys.stderr)
+        target = (args.config or settings.source.parent) / "hotline.yaml"
+        set_model_in_config(target, path)
+        load_settings(args.config)  # the edited file must still be valid
+    except (AsrError, ConfigError, OSError) as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    print(f"installed {path} and set asr.model in {target}; restart `hotline serve` to use it")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="hotline", description="12345 citizen-service voice hotline")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -61,14 +104,30 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("serve", "run the hotline"), ("check-config", "validate hotline.yaml and ivr.yaml")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", type=Path, default=None, help="directory with hotline.yaml / ivr.yaml")
+    t = sub.add_parser("transcribe", help="print the transcript of a WAV file")
+    t.add_argument("wav", type=Path)
+    t.add_argument("--model", type=Path, default=None, help="Vosk model directory (default: asr.model)")
+    t.add_argument("--grammar", default=None, help='JSON list of phrases, e.g. \'["咨询","投诉"]\'')
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--config", type=Path, default=None)
+    a = sub.add_parser("asr", help="speech recognition models")
+    asub = a.add_subparsers(dest="asr_cmd", required=True)
+    im = asub.add_parser("install-model", help="install a Vosk model from a .zip file or URL")
+    im.add_argument("source")
+    im.add_argument("--config", type=Path, default=None)
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    quiet = logging.INFO if args.cmd == "serve" else logging.WARNING
+    logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.config is not None and not args.config.is_dir():
         print(f"error: --config {args.config}: not a directory", file=sys.stderr)
         return 1
     if args.cmd == "check-config":
         return _check(args.config)
+    if args.cmd == "transcribe":
+        return _transcribe(args)
+    if args.cmd == "asr":
+        return _install_model(args)
     return _serve(args.config)
 
 

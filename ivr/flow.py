@@ -7,9 +7,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asr.service import AsrService
 from ivr import emergency
 from ivr.call import HungUp, Leg
-from ivr.menu import MenuSet, Target
+from ivr.listening import ListenSettings, listen
+from ivr.menu import Menu, MenuSet, Target
 from ivr.queueing import AgentQueue
 from ivr.record import CallLog
 from workorders.calls import CallStore, now
@@ -26,8 +28,35 @@ LOOKUP_ASK = "请输入工单编号，以井号键结束。"
 EMERGENCY_PRIORITY = 10
 
 
-async def run_menu(leg: Leg, menus: MenuSet, say: Say, log: CallLog) -> Target:
-    """Walk the menu tree from the start until a key leads out of it."""
+@dataclass(frozen=True)
+class Hearing:
+    """Speech recognition for the menus, when a model is loaded."""
+
+    asr: AsrService
+    cfg: ListenSettings
+
+
+async def _ask(leg: Leg, menu: Menu, prompt: Path, hearing: Hearing | None, log: CallLog) -> tuple[str, str]:
+    """One turn of a menu: ('key', digit) or ('speech', text) or ('', '') for nothing."""
+    if hearing is None or not hearing.asr.available:
+        await leg.play(prompt)
+        digit = await leg.collect_digits(max_digits=1, timeout=menu.timeout)
+        return ("key", digit) if digit else ("", "")
+    heard = await listen(leg, hearing.asr, prompt=prompt, phrases=menu.phrases() or None, free=True,
+                         cfg=hearing.cfg)
+    if heard.digit:
+        return "key", heard.digit
+    if heard.phrase:
+        await log.utterance(heard.phrase, heard.confidence, "grammar", menu.name)
+        return "key", menu.phrase_key(heard.phrase)
+    if heard.text:
+        await log.utterance(heard.text, heard.confidence, "free", menu.name)
+        return "speech", heard.text
+    return "", ""
+
+
+async def run_menu(leg: Leg, menus: MenuSet, say: Say, log: CallLog, hearing: Hearing | None = None) -> Target:
+    """Walk the menu tree from the start until a key (or what the caller said) leads out of it."""
     name = menus.start
     base = Path(menus.source).parent if menus.source else Path(".")
     while True:
@@ -35,14 +64,17 @@ async def run_menu(leg: Leg, menus: MenuSet, say: Say, log: CallLog) -> Target:
         prompt = (base / menu.prompt_file) if menu.prompt_file else await say(menu.prompt)
         target: Target | None = None
         for _attempt in range(menu.retries + 1):
-            await leg.play(prompt)
-            digit = await leg.collect_digits(max_digits=1, timeout=menu.timeout)
-            if digit:
-                await log.key(digit)
-            if digit in menu.keys:
-                target = menu.keys[digit]
+            kind, value = await _ask(leg, menu, prompt, hearing, log)
+            if kind == "speech":
+                await log.note(caller_said=value)
+                target = menu.on_speech
                 break
-            if digit:
+            if value:
+                await log.key(value)
+            if value in menu.keys:
+                target = menu.keys[value]
+                break
+            if value:
                 leg.digits.clear()
                 await leg.play(await say(menu.invalid), barge_in=False)
         if target is None:
@@ -68,6 +100,7 @@ class FlowDeps:
     emergency_uris: Callable[[], dict[str, str]]
     ringback: Path
     emergency_ring_timeout: float
+    hearing: Hearing | None = None
 
 
 class CallFlow:
@@ -83,7 +116,7 @@ class CallFlow:
         try:
             await leg.answer()
             await log.stamp("answered_at")
-            target = await run_menu(leg, menus, self.d.say, log)
+            target = await run_menu(leg, menus, self.d.say, log, self.d.hearing)
             await self._act(leg, target, log)
         except HungUp:
             logger.info("call %s: ended (%s %s)", leg.id, leg.end_code, leg.end_reason)

@@ -60,6 +60,14 @@ class Menu:
     retries: int = 2
     on_fail: Target = Target(action="queue")
     invalid: str = "您的输入有误，请重新选择。"
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> phrases a caller may say
+    on_speech: Target = Target(action="queue")  # where a free description goes
+
+    def phrase_key(self, phrase: str) -> str:
+        return next((k for k, ps in self.words.items() if phrase in ps), "")
+
+    def phrases(self) -> list[str]:
+        return [p for ps in self.words.values() for p in ps]
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,28 @@ def _target(raw: Any, where: str, line: int, problems: list[Problem]) -> Target 
     return t
 
 
+def _words(raw: Any, keys: dict[str, Target], where: str, line: int,
+           problems: list[Problem]) -> dict[str, tuple[str, ...]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(line, f"{where}.words", "expected a mapping of key to a list of phrases"))
+        return {}
+    out: dict[str, tuple[str, ...]] = {}
+    for key, phrases in raw.items():
+        kwhere = f"{where}.words.{key}"
+        if key not in keys:
+            problems.append(Problem(_line(raw, key), kwhere, f"no key {key!r} in this menu's keys"))
+            continue
+        if isinstance(phrases, str):
+            phrases = [phrases]
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            problems.append(Problem(_line(raw, key), kwhere, "expected a non-empty list of phrases"))
+            continue
+        out[str(key)] = tuple(p.strip() for p in phrases)
+    return out
+
+
 def parse(data: Any, problems: list[Problem]) -> MenuSet | None:
     """Build a MenuSet from loaded YAML, adding what is wrong to ``problems``."""
     if not isinstance(data, dict) or not isinstance(data.get("menus"), dict) or not data["menus"]:
@@ -159,7 +189,8 @@ def parse(data: Any, problems: list[Problem]) -> MenuSet | None:
         if not isinstance(raw, dict):
             problems.append(Problem(line, where, "expected a mapping"))
             continue
-        unknown = set(raw) - {"prompt", "prompt_file", "keys", "timeout", "retries", "on_fail", "invalid"}
+        unknown = set(raw) - {"prompt", "prompt_file", "keys", "timeout", "retries", "on_fail", "invalid",
+                              "words", "on_speech"}
         for k in sorted(unknown):
             problems.append(Problem(_line(raw, k), f"{where}.{k}", "unknown field"))
         if not raw.get("prompt") and not raw.get("prompt_file"):
@@ -182,6 +213,11 @@ def parse(data: Any, problems: list[Problem]) -> MenuSet | None:
         on_fail = Target(action="queue")
         if "on_fail" in raw:
             on_fail = _target(raw["on_fail"], f"{where}.on_fail", _line(raw, "on_fail"), problems) or on_fail
+        on_speech = Target(action="queue")
+        if "on_speech" in raw:
+            on_speech = _target(raw["on_speech"], f"{where}.on_speech", _line(raw, "on_speech"),
+                                problems) or on_speech
+        words = _words(raw.get("words"), keys, where, _line(raw, "words"), problems)
         timeout, retries = raw.get("timeout", 6), raw.get("retries", 2)
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 1 <= timeout <= 60:
             problems.append(Problem(_line(raw, "timeout"), f"{where}.timeout", "seconds between 1 and 60"))
@@ -192,7 +228,7 @@ def parse(data: Any, problems: list[Problem]) -> MenuSet | None:
         menus[str(name)] = Menu(
             name=str(name), prompt=str(raw.get("prompt") or ""), prompt_file=str(raw.get("prompt_file") or ""),
             keys=keys, timeout=float(timeout), retries=retries, on_fail=on_fail,
-            invalid=str(raw.get("invalid") or Menu.invalid),
+            invalid=str(raw.get("invalid") or Menu.invalid), words=words, on_speech=on_speech,
         )
     return MenuSet(start, menus)
 
@@ -210,9 +246,9 @@ def validate(ms: MenuSet, data: Any, base_dir: Path, emergency_lines: set[str]) 
             if not wav.is_file():
                 problems.append(Problem(_line(raw, "prompt_file"), f"{where}.prompt_file",
                                         f"WAV file not found: {wav}"))
-        for key, t in [*m.keys.items(), ("on_fail", m.on_fail)]:
-            kwhere = f"{where}.on_fail" if key == "on_fail" else f"{where}.keys.{key}"
-            kline = _line(raw, "on_fail") if key == "on_fail" else _line(raw.get("keys", {}), key)
+        for key, t in [*m.keys.items(), ("on_fail", m.on_fail), ("on_speech", m.on_speech)]:
+            kwhere = f"{where}.{key}" if key in ("on_fail", "on_speech") else f"{where}.keys.{key}"
+            kline = _line(raw, key) if key in ("on_fail", "on_speech") else _line(raw.get("keys", {}), key)
             if t.menu and t.menu not in ms.menus:
                 problems.append(Problem(kline, kwhere, f"points to unknown menu {t.menu!r}"))
             if t.emergency and t.emergency not in emergency_lines:
@@ -237,7 +273,7 @@ def _reachable(ms: MenuSet) -> set[str]:
             continue
         seen.add(name)
         m = ms.menus[name]
-        todo += [t.menu for t in [*m.keys.values(), m.on_fail] if t.menu in ms.menus]
+        todo += [t.menu for t in [*m.keys.values(), m.on_fail, m.on_speech] if t.menu in ms.menus]
     return seen
 
 

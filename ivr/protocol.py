@@ -22,6 +22,8 @@ SEND_DTMF = "send_dtmf"    # call, digits, method ("rfc2833" | "info")
 RECORD = "record"          # call, file
 STOP_RECORD = "stop_record"  # call
 REFER = "refer"            # call, uri (peer/test use: ask the far end to transfer)
+LISTEN = "listen"          # call: stream the caller's audio (16 kHz PCM) until unlisten
+UNLISTEN = "unlisten"      # call
 SHUTDOWN = "shutdown"
 
 # Events (worker -> control plane)
@@ -35,6 +37,7 @@ TRANSFER_REFUSED = "transfer_refused"  # call, target
 TRANSFER_STATUS = "transfer_status"    # call, code, final  (a REFER we sent: the far end's answer)
 REJECTED = "rejected"      # called, code, reason  (refused before a call existed)
 ERROR = "error"            # call, message
+AUDIO = "audio"            # call, pcm (base64 of 16 kHz 16-bit mono, ~100 ms per event)
 
 
 @dataclass(frozen=True)

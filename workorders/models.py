@@ -62,3 +62,17 @@ class WorkOrder(Base):
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Utterance(Base):
+    """What the caller said, as recognised, with when and how (grammar or free speech)."""
+
+    __tablename__ = "utterances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+    mode: Mapped[str] = mapped_column(String(16))
+    menu: Mapped[str] = mapped_column(String(64), default="")

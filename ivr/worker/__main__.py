@@ -15,6 +15,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from typing import BinaryIO
 
 from ivr import protocol as P
@@ -77,9 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     threading.Thread(target=_reader, args=(sys.stdin.buffer, inbox, emit), daemon=True).start()
     emit(P.event(P.READY, port=settings.port, capacity=ep.inbound_capacity(), max_calls=settings.max_calls))
+    next_flush = time.monotonic()
     while not stop.is_set():
         ep.libHandleEvents(10)
         ep.run_deferred()
+        if time.monotonic() >= next_flush:
+            ep.flush_audio()
+            next_flush = time.monotonic() + 0.1
         while True:
             try:
                 msg = inbox.get_nowait()
