@@ -68,7 +68,7 @@ class Settings:
     source: Path
     config_dir: Path
     asr_model: Path | None = None
-    asr_end_silence: float = 0.8
+    asr_end_silence: float = 0.6
     asr_max_duration: float = 15.0
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
@@ -90,7 +90,7 @@ _DEFAULTS: dict[str, Any] = {
     "queue": {"agent_ring_timeout": 15, "announce_every": 30},
     "transfer": {"emergency_ring_timeout": 20},
     "tts": {"voice": "sit/cmn", "rate": 150},
-    "asr": {"model": None, "end_silence": 0.8, "max_duration": 15, "no_speech_timeout": 6,
+    "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
             "vad_threshold": 300},
     "data_dir": "var",
 }

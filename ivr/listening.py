@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 class ListenSettings:
     no_speech_timeout: float = 6.0
     max_duration: float = 15.0
-    end_silence: float = 0.8
+    end_silence: float = 0.6
     vad_threshold: float = 300.0
     max_phrase_seconds: float = 2.0   # longer speech is a description, not a menu word
     min_phrase_confidence: float = 0.5

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         ep.run_deferred()
         if time.monotonic() >= next_flush:
             ep.flush_audio()
-            next_flush = time.monotonic() + 0.1
+            next_flush = time.monotonic() + 0.06
         while True:
             try:
                 msg = inbox.get_nowait()

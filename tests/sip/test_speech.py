@@ -14,29 +14,7 @@ from tests.harness import HotlineProc, Peer, rms, speak, vosk_test_model
 
 pytestmark = pytest.mark.sip
 
-MENUS = """\
-start: main
-menus:
-  main:
-    prompt: 您好，欢迎致电12345市民服务热线。政策咨询请按1，诉求反映请按2，工单查询请按3，紧急情况请按9，人工服务请按0。
-    keys:
-      "1": {action: robot}
-      "2": {action: queue}
-      "3": {action: lookup}
-      "9": {menu: emergency}
-      "0": {action: queue}
-    words:
-      "0": [상담원]
-      "2": [민원]
-    on_speech: {action: queue}
-  emergency:
-    prompt: 紧急转接。报警请按1，火警请按2，急救请按3，交通事故请按4。
-    keys:
-      "1": {emergency: "110"}
-      "2": {emergency: "119"}
-      "3": {emergency: "120"}
-      "4": {emergency: "122"}
-"""
+MENUS = (Path(__file__).resolve().parents[1] / "data" / "ivr_ko.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture
