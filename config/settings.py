@@ -72,6 +72,8 @@ class Settings:
     asr_max_duration: float = 15.0
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
+    kb_threshold: float = 0.5
+    robot_confirm_timeout: float = 5.0
 
     @property
     def prompt_cache(self) -> Path:
@@ -92,6 +94,7 @@ _DEFAULTS: dict[str, Any] = {
     "tts": {"voice": "sit/cmn", "rate": 150},
     "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
             "vad_threshold": 300},
+    "kb": {"threshold": 0.5},
     "data_dir": "var",
 }
 _ALLOWED: dict[str, set[str] | None] = {
@@ -106,6 +109,7 @@ _ALLOWED: dict[str, set[str] | None] = {
     "transfer": {"emergency_ring_timeout"},
     "tts": {"voice", "rate"},
     "data_dir": None,
+    "kb": {"threshold"},
     "asr": {"model", "end_silence", "max_duration", "no_speech_timeout", "vad_threshold"},
 }
 
@@ -266,4 +270,5 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
         asr_max_duration=float(_number(path, "asr.max_duration", asr["max_duration"], 2, 120)),
         asr_no_speech_timeout=float(_number(path, "asr.no_speech_timeout", asr["no_speech_timeout"], 1, 60)),
         asr_vad_threshold=float(_number(path, "asr.vad_threshold", asr["vad_threshold"], 10, 20000)),
+        kb_threshold=float(_number(path, "kb.threshold", d["kb"]["threshold"], 0, 1)),
     )

@@ -1,0 +1,1 @@
+"""Understanding the caller: emergency triage, request type, topic and handling unit (pure)."""
