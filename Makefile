@@ -9,7 +9,7 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy ivr asr agent_desk workorders config
+	.venv/bin/mypy ivr asr agent_desk workorders config triage kb
 	.venv/bin/python -m pytest -q -ra
 
 test-fast: setup
@@ -17,7 +17,7 @@ test-fast: setup
 
 lint: setup
 	.venv/bin/ruff check .
-	.venv/bin/mypy ivr asr agent_desk workorders config
+	.venv/bin/mypy ivr asr agent_desk workorders config triage kb
 
 bench: setup
 	.venv/bin/python bench/sip_load.py

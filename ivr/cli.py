@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from config.settings import ConfigError, config_file, load_settings
 from ivr.menu import MenuError, load_menus
@@ -27,12 +28,19 @@ def _check(config_dir: Path | None) -> int:
         menus = None
     for p in problems:
         print(f"error: {p.format(path)}", file=sys.stderr)
+    from triage.catalog import load_catalog
+
+    try:
+        catalog = load_catalog(config_file(config_dir, "dispatch.yaml"))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     assert menus is not None
     print(f"ok: {settings.source} and {path} ({len(menus.menus)} menus, {len(settings.agents)} agents, "
-          f"{settings.workers} workers)")
+          f"{settings.workers} workers, {len(catalog.topics)} dispatch topics)")
     return 0
 
 
@@ -52,6 +60,65 @@ def _serve(config_dir: Path | None) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _engine(config_dir: Path | None) -> Any:
+    from workorders.db import make_engine, migrate
+
+    engine = make_engine(load_settings(config_dir).database_url)
+    migrate(engine)
+    return engine
+
+
+def _kb(args: argparse.Namespace) -> int:
+    from kb.entries import dump_entries, read_dir, read_entries
+    from kb.service import KnowledgeBase, load_tokenizer
+    from kb.store import import_entries, load_entries
+
+    try:
+        engine = _engine(args.config)
+        if args.kb_cmd == "import":
+            src = Path(args.file)
+            entries = read_dir(src) if src.is_dir() else read_entries(src)
+            report = import_entries(engine, entries)
+            print(f"added {len(report.added)}, changed {len(report.changed)}, unchanged {len(report.unchanged)}")
+            return 0
+        if args.kb_cmd == "export":
+            Path(args.file).write_text(dump_entries(load_entries(engine)), encoding="utf-8")
+            print(f"exported {len(load_entries(engine))} entries to {args.file}")
+            return 0
+        settings = load_settings(args.config)
+        kb = KnowledgeBase(engine, load_tokenizer(config_file(args.config, "kb_synonyms.yaml")), settings.kb_threshold)
+        answer = kb.ask(args.text)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(answer.as_json(), ensure_ascii=False))
+    else:
+        print(answer.answer if answer.id else "(no answer good enough)")
+    return 0
+
+
+def _triage(args: argparse.Namespace) -> int:
+    from triage.catalog import load_catalog
+    from triage.engine import triage
+
+    try:
+        catalog = load_catalog(config_file(args.config, "dispatch.yaml"))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    result = triage(args.text, catalog)
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False))
+    else:
+        print(f"emergency: {result.emergency or '-'}  type: {result.category}  topic: {result.topic or '-'}  "
+              f"unit: {result.unit or '-'}\nwhy: {'; '.join(result.reasons)}")
     return 0
 
 
@@ -115,6 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     im = asub.add_parser("install-model", help="install a Vosk model from a .zip file or URL")
     im.add_argument("source")
     im.add_argument("--config", type=Path, default=None)
+    k = sub.add_parser("kb", help="the knowledge base (热线数据库)")
+    ksub = k.add_subparsers(dest="kb_cmd", required=True)
+    for name, text in (("import", "upsert entries from a YAML file or a directory of them"),
+                       ("export", "write every entry to a YAML file")):
+        kp = ksub.add_parser(name, help=text)
+        kp.add_argument("file")
+        kp.add_argument("--config", type=Path, default=None)
+    ka = ksub.add_parser("ask", help="the best answer for a question")
+    ka.add_argument("text")
+    ka.add_argument("--json", action="store_true")
+    ka.add_argument("--config", type=Path, default=None)
+    tr = sub.add_parser("triage", help="emergency line, request type, topic and unit for a text")
+    tr.add_argument("text")
+    tr.add_argument("--json", action="store_true")
+    tr.add_argument("--config", type=Path, default=None)
     args = ap.parse_args(argv)
     quiet = logging.INFO if args.cmd == "serve" else logging.WARNING
     logging.basicConfig(level=logging.DEBUG if args.verbose else quiet,
@@ -128,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         return _transcribe(args)
     if args.cmd == "asr":
         return _install_model(args)
+    if args.cmd == "kb":
+        return _kb(args)
+    if args.cmd == "triage":
+        return _triage(args)
     return _serve(args.config)
 
 

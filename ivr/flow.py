@@ -14,6 +14,7 @@ from ivr.listening import ListenSettings, listen
 from ivr.menu import Menu, MenuSet, Target
 from ivr.queueing import AgentQueue
 from ivr.record import CallLog
+from ivr.robot import Understanding, robot
 from workorders.calls import CallStore, now
 from workorders.models import Outcome
 
@@ -101,6 +102,7 @@ class FlowDeps:
     ringback: Path
     emergency_ring_timeout: float
     hearing: Hearing | None = None
+    understanding: Understanding | None = None
 
 
 class CallFlow:
@@ -117,7 +119,7 @@ class CallFlow:
             await leg.answer()
             await log.stamp("answered_at")
             target = await run_menu(leg, menus, self.d.say, log, self.d.hearing)
-            await self._act(leg, target, log)
+            await self._act(leg, target, log, log.fields.get("caller_said"))
         except HungUp:
             logger.info("call %s: ended (%s %s)", leg.id, leg.end_code, leg.end_reason)
         except Exception:
@@ -140,19 +142,33 @@ class CallFlow:
             outcome = Outcome.ABANDONED.value
         await log.set(ended_at=now(), outcome=outcome)
 
-    async def _act(self, leg: Leg, target: Target, log: CallLog) -> None:
+    async def _act(self, leg: Leg, target: Target, log: CallLog, said: str | None = None) -> None:
         if target.emergency:
             await self._emergency(leg, target.emergency, log)
-        elif target.action == "robot":
-            await log.note(robot="not available yet")
-            await leg.play(await self.d.say(ROBOT_NOT_READY), barge_in=False)
-            await self._agent(leg, log)
+        elif target.action in ("robot", "triage"):
+            await self._robot(leg, said if target.action == "triage" else None, log)
         elif target.action == "lookup":
             await self._lookup(leg, log)
         elif target.action == "hangup":
             await log.set(outcome=Outcome.SELF_SERVICE.value)
             await leg.play(await self.d.say(target.say or GOODBYE), barge_in=False)
         else:
+            await self._agent(leg, log)
+
+    async def _robot(self, leg: Leg, said: str | None, log: CallLog) -> None:
+        u = self.d.understanding
+        if u is None or (said is None and (self.d.hearing is None or not self.d.hearing.asr.available)):
+            await log.note(robot="not available")
+            await leg.play(await self.d.say(ROBOT_NOT_READY), barge_in=False)
+            await self._agent(leg, log)
+            return
+        if said is None:
+            result = await robot(leg, None, u, self.d.say, self.d.hearing, log)
+        else:
+            result = await robot(leg, said, u, self.d.say, self.d.hearing, log)
+        if result.emergency:
+            await self._emergency(leg, result.emergency, log)
+        elif not result.done:
             await self._agent(leg, log)
 
     async def _agent(self, leg: Leg, log: CallLog, priority: int = 0) -> None:

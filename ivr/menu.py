@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 VALID_KEYS = set("0123456789*#")
-ACTIONS = ("robot", "queue", "lookup", "hangup")
+ACTIONS = ("robot", "triage", "queue", "lookup", "hangup")
 
 
 @dataclass(frozen=True)

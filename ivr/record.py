@@ -40,6 +40,7 @@ class CallLog:
         await self.set(menu_path=self.menu_path)
 
     async def note(self, **detail: Any) -> None:
+        self.fields.update(detail)
         await self.store.update(self.id, detail=detail)
 
     async def utterance(self, text: str, confidence: float, mode: str, menu: str = "") -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,3 +76,18 @@ class Utterance(Base):
     confidence: Mapped[float] = mapped_column(Float)
     mode: Mapped[str] = mapped_column(String(16))
     menu: Mapped[str] = mapped_column(String(64), default="")
+
+
+class KnowledgeEntry(Base):
+    """热线数据库 entry: the questions it answers and the answer read to the caller."""
+
+    __tablename__ = "kb_entries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    questions: Mapped[str] = mapped_column(Text)   # JSON list
+    answer: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(128), default="")
+    topic: Mapped[str] = mapped_column(String(64), default="")
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
