@@ -72,7 +72,7 @@ class Settings:
     asr_max_duration: float = 15.0
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
-    kb_threshold: float = 0.5
+    kb_threshold: float = 0.25
     robot_confirm_timeout: float = 5.0
 
     @property
@@ -94,7 +94,7 @@ _DEFAULTS: dict[str, Any] = {
     "tts": {"voice": "sit/cmn", "rate": 150},
     "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
             "vad_threshold": 300},
-    "kb": {"threshold": 0.5},
+    "kb": {"threshold": 0.25},
     "data_dir": "var",
 }
 _ALLOWED: dict[str, set[str] | None] = {

@@ -12,8 +12,8 @@ from aiohttp import web
 
 from agent_desk.http import make_app
 from asr.service import AsrService
-from config.settings import Settings, config_file
-from ivr import emergency, flow, tones
+from config.settings import SHIPPED_DIR, Settings, config_file
+from ivr import emergency, flow, robot, tones
 from ivr.acd import Agent
 from ivr.call import Leg
 from ivr.flow import CallFlow, FlowDeps, Hearing
@@ -22,6 +22,11 @@ from ivr.menu import MenuError, MenuSet, load_menus, load_valid_menus
 from ivr.pool import MediaPool, PoolConfig
 from ivr.prompts import EspeakSynthesizer, PromptCache
 from ivr.queueing import AgentQueue
+from ivr.robot import Understanding
+from kb.entries import read_dir
+from kb.service import KnowledgeBase, load_tokenizer
+from kb.store import import_entries, load_entries
+from triage.catalog import load_catalog
 from workorders.calls import CallStore
 from workorders.db import make_engine, migrate
 
@@ -61,6 +66,7 @@ class Hotline:
         hearing = Hearing(self.asr, ListenSettings(
             no_speech_timeout=s.asr_no_speech_timeout, max_duration=s.asr_max_duration,
             end_silence=s.asr_end_silence, vad_threshold=s.asr_vad_threshold)) if self.asr.available else None
+        self.understanding = await asyncio.to_thread(self._load_understanding, engine)
         self.menus = load_valid_menus(self.menus_path, set(s.emergency))
         await self._synthesize(self.menus)
         tone_dir = s.data_dir / "tones"
@@ -72,7 +78,8 @@ class Hotline:
         self.flow = CallFlow(FlowDeps(
             store=self.store, menus=self.current_menus, say=self.say, dial=self._dial, queue=self.queue,
             emergency_uris=lambda: self.s.emergency, ringback=ringback,
-            emergency_ring_timeout=s.emergency_ring_timeout, hearing=hearing))
+            emergency_ring_timeout=s.emergency_ring_timeout, hearing=hearing, understanding=self.understanding))
+        self._kb_task = asyncio.create_task(self._watch_kb(), name="kb-watch")
         self.pool = MediaPool(PoolConfig(
             listen_host=s.sip_listen.host, listen_port=s.sip_listen.port, worker_ip=s.worker_ip,
             worker_base_port=s.worker_base_port, workers=s.workers, calls_per_worker=s.calls_per_worker,
@@ -85,6 +92,26 @@ class Hotline:
         logger.info("hotline ready: SIP on %s (%d worker(s)%s), HTTP on http://%s/",
                     s.sip_listen, s.workers, " behind Kamailio" if s.workers > 1 else "", s.http_listen)
 
+    def _load_understanding(self, engine: Any) -> Understanding:
+        """Dispatch catalog and knowledge base; the shipped entries seed an empty knowledge base."""
+        catalog = load_catalog(config_file(self.s.config_dir, "dispatch.yaml"))
+        if not load_entries(engine):
+            report = import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
+            logger.info("knowledge base was empty: imported %d shipped entries", len(report.added))
+        kb = KnowledgeBase(engine, load_tokenizer(config_file(self.s.config_dir, "kb_synonyms.yaml")),
+                           self.s.kb_threshold)
+        kb.refresh()
+        return Understanding(kb, catalog, self.s.robot_confirm_timeout)
+
+    async def _watch_kb(self) -> None:
+        """Edits to the knowledge base (hotline kb import, another process) apply within seconds."""
+        while True:
+            await asyncio.sleep(3)
+            try:
+                await asyncio.to_thread(self.understanding.kb.refresh)
+            except Exception:  # noqa: BLE001 - keep answering from the index we have
+                logger.exception("knowledge base refresh failed; keeping the current index")
+
     async def say(self, text: str) -> Path:
         return (await self.prompts.get(text)).resolve()
 
@@ -95,7 +122,8 @@ class Hotline:
         logger.warning("media worker %s lost; its calls were closed as failed", name)
 
     async def _synthesize(self, menus: MenuSet) -> None:
-        texts = [*menus.prompts(), *FIXED_PROMPTS]
+        texts = [*menus.prompts(), *FIXED_PROMPTS, *robot.ROBOT_PROMPTS,
+                 *(robot.confirm_prompt(line) for line in emergency.LINE_NAMES)]
         await asyncio.gather(*(self.prompts.get(t) for t in texts))
 
     async def reload(self) -> list[str]:
@@ -133,6 +161,8 @@ class Hotline:
 
     async def stop(self) -> None:
         logger.info("hotline stopping")
+        if hasattr(self, "_kb_task"):
+            self._kb_task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         if hasattr(self, "pool"):

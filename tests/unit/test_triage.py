@@ -1,0 +1,87 @@
+"""Table tests of triage: emergencies, questions about emergency services, negation, past events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import SHIPPED_DIR, ConfigError
+from triage.catalog import load_catalog, unit_for
+from triage.engine import triage
+
+CATALOG = load_catalog(SHIPPED_DIR / "dispatch.yaml")
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ("我家楼下着火了烟特别大", ("119",)),
+    ("厨房里一股煤气味，好像漏气了", ("119",)),
+    ("我爸突然倒地叫不醒了", ("120",)),
+    ("孩子误喝了消毒液一直吐", ("120",)),
+    ("有人拿着刀在小区里追人", ("110",)),
+    ("我家孩子在公园找不到了", ("110",)),
+    ("有个男的一直跟着我，我好害怕", ("110",)),
+    ("两辆车追尾了，没人受伤", ("122",)),
+    ("路口两辆车撞了，有人在流血", ("120", "122")),
+    ("着火了，有个老人昏迷了", ("119", "120")),
+])
+def test_emergencies_are_found(text: str, lines: tuple[str, ...]) -> None:
+    r = triage(text, CATALOG)
+    assert r.lines == lines and r.emergency == lines[0] and r.level == "2h", r.reasons
+
+
+@pytest.mark.parametrize("text", [
+    "120急救车出车怎么收费",
+    "消防检查要什么材料",
+    "昨天着火的事想咨询一下赔偿",
+    "不是车祸就是车刮了一下想问保险",
+    "楼道里堆了好多杂物有火灾隐患",
+    "路口经常出车祸建议装个红绿灯",
+    "上个月被偷了电动车现在想问进展",
+    "燃气表没气了怎么充值",
+    "交通事故责任认定书在哪里领",
+])
+def test_talk_about_emergencies_is_not_an_emergency(text: str) -> None:
+    r = triage(text, CATALOG)
+    assert r.emergency is None, r.reasons
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("请问居住证怎么办理", "咨询"),
+    ("我要投诉楼下饭馆半夜太吵了", "投诉"),
+    ("我要举报小区里有人私搭乱建", "举报"),
+    ("建议增加一条到地铁站的公交线路", "建议"),
+    ("家里停水了一天了，麻烦派人来看看", "求助"),
+])
+def test_request_type(text: str, category: str) -> None:
+    assert triage(text, CATALOG).category == category
+
+
+def test_topic_unit_and_district() -> None:
+    r = triage("朝阳区望京这边暖气一直不热", CATALOG)
+    assert (r.topic, r.unit, r.district, r.level) == ("供暖", "朝阳区城市管理委员会", "朝阳区", "24h")
+    assert any("暖气" in x for x in r.reasons)
+    r = triage("暖气一直不热", CATALOG)
+    assert r.unit == "北京市城市管理委员会"  # no district named: the city-level unit
+
+
+def test_unknown_unit_but_known_district_goes_to_the_district_government() -> None:
+    assert unit_for(None, "海淀区") == "海淀区人民政府"  # 第十二条(二)
+    assert triage("海淀区这边有件事想反映一下", CATALOG).unit == "海淀区人民政府"
+
+
+@pytest.mark.parametrize(("text", "key", "reason"), [
+    ("topics: []\ndistricts: [朝阳区]\n", "topics", "expected a list of topics"),
+    ("districts: [朝阳区]\ntopics: [{name: a, keywords: [x], unit: u, level: 3d}]\n", "topics[0].level", "must be one of"),
+    ("districts: [朝阳区]\ntopics: [{name: a, keywords: [x], unit: '{district}局', level: 7d}]\n", "topics[0].city_unit",
+     "needed"),
+    ("districts: [朝阳区]\ntopics: [{name: a, keywords: [], unit: u, level: 7d}]\n", "topics[0].keywords", "non-empty"),
+    ("districts: [朝阳区]\ncolour: red\ntopics: [{name: a, keywords: [x], unit: u, level: 7d}]\n", "colour",
+     "unknown key"),
+])
+def test_bad_catalog_names_key_and_reason(tmp_path: Path, text: str, key: str, reason: str) -> None:
+    f = tmp_path / "dispatch.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_catalog(f)
+    assert err.value.key == key and reason in err.value.reason
