@@ -55,7 +55,8 @@ def triage_report(name: str, items: list[dict[str, Any]]) -> None:
         any_fn += bool(gold) and not got
         cat_ok += r.category == it["category"]
     print(f"\n{name}: {len(items)} utterances, {sum(1 for i in items if i['emergency'])} emergencies")
-    print(f"  any emergency: recall {any_tp / max(1, any_tp + any_fn):.1%}, precision {any_tp / max(1, any_tp + any_fp):.1%}")
+    recall, precision = any_tp / max(1, any_tp + any_fn), any_tp / max(1, any_tp + any_fp)
+    print(f"  any emergency: recall {recall:.1%}, precision {precision:.1%}")
     for line in LINES:
         print(f"  {line}: recall {tp[line] / max(1, tp[line] + fn[line]):.1%} ({tp[line]}/{tp[line] + fn[line]}), "
               f"precision {tp[line] / max(1, tp[line] + fp[line]):.1%}")
