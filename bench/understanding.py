@@ -32,19 +32,21 @@ from kb.index import Index  # noqa: E402
 from kb.service import load_tokenizer  # noqa: E402
 from triage.catalog import load_catalog  # noqa: E402
 from triage.engine import triage  # noqa: E402
+from triage.model import TriageModel  # noqa: E402
+from triage.model import load as load_model  # noqa: E402
 
 DATA = ROOT / "bench" / "data"
 LINES = ("110", "119", "120", "122")
 
 
-def triage_report(name: str, items: list[dict[str, Any]]) -> None:
+def triage_report(name: str, items: list[dict[str, Any]], model: TriageModel | None) -> None:
     catalog = load_catalog(SHIPPED_DIR / "dispatch.yaml")
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
     any_tp = any_fp = any_fn = cat_ok = 0
     for it in items:
-        r = triage(it["text"], catalog)
+        r = triage(it["text"], catalog, model)
         gold, got = set(it["emergency"]), set(r.lines)
         for line in LINES:
             tp[line] += line in gold and line in got
@@ -132,9 +134,10 @@ def speed(entries: list[Entry], n: int) -> None:
     print(f"  per question p50 {statistics.median(times) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
           f"max {times[-1] * 1000:.1f} ms")
     catalog = load_catalog(SHIPPED_DIR / "dispatch.yaml")
+    model = load_model(SHIPPED_DIR / "triage_model.json")
     t = time.perf_counter()
     for q in qs:
-        triage(q, catalog)
+        triage(q, catalog, model)
     print(f"  triage: {(time.perf_counter() - t) / len(qs) * 1000:.2f} ms per utterance")
 
 
@@ -142,9 +145,12 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=10000, help="knowledge base size for the speed test")
     args = ap.parse_args()
-    for name, file in (("triage, development set (rules written against it)", "triage_eval.yaml"),
-                       ("triage, held-out set (never used to write rules)", "triage_holdout.yaml")):
-        triage_report(name, yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["items"])
+    model = load_model(SHIPPED_DIR / "triage_model.json")
+    for name, file in (("development set (rules written against it, model trained on it)", "triage_eval.yaml"),
+                       ("held-out set (never used for rules or training)", "triage_holdout.yaml")):
+        items = yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["items"]
+        triage_report(f"triage, rules only, {name}", items, None)
+        triage_report(f"triage, rules + model, {name}", items, model)
     entries = read_dir(SHIPPED_DIR / "kb")
     kb_report(Index(entries, load_tokenizer(SHIPPED_DIR / "kb_synonyms.yaml")))
     speed(entries, args.entries)

@@ -27,6 +27,7 @@ from kb.entries import read_dir
 from kb.service import KnowledgeBase, load_tokenizer
 from kb.store import import_entries, load_entries
 from triage.catalog import load_catalog
+from triage.model import load as load_model
 from workorders.calls import CallStore
 from workorders.db import make_engine, migrate
 
@@ -101,7 +102,8 @@ class Hotline:
         kb = KnowledgeBase(engine, load_tokenizer(config_file(self.s.config_dir, "kb_synonyms.yaml")),
                            self.s.kb_threshold)
         kb.refresh()
-        return Understanding(kb, catalog, self.s.robot_confirm_timeout)
+        model = load_model(config_file(self.s.config_dir, "triage_model.json"))
+        return Understanding(kb, catalog, self.s.robot_confirm_timeout, model)
 
     async def _watch_kb(self) -> None:
         """Edits to the knowledge base (hotline kb import, another process) apply within seconds."""

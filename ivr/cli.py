@@ -107,13 +107,14 @@ def _kb(args: argparse.Namespace) -> int:
 def _triage(args: argparse.Namespace) -> int:
     from triage.catalog import load_catalog
     from triage.engine import triage
+    from triage.model import load as load_model
 
     try:
         catalog = load_catalog(config_file(args.config, "dispatch.yaml"))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    result = triage(args.text, catalog)
+    result = triage(args.text, catalog, load_model(config_file(args.config, "triage_model.json")))
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
     else:

@@ -15,6 +15,7 @@ from ivr.record import CallLog
 from kb.service import Answer, KnowledgeBase
 from triage.catalog import Catalog
 from triage.engine import Triage, triage
+from triage.model import TriageModel
 from workorders.models import Outcome
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class Understanding:
     kb: KnowledgeBase
     catalog: Catalog
     confirm_timeout: float = 5.0
+    model: TriageModel | None = None
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class RobotResult:
 
 
 async def understand(text: str, u: Understanding, log: CallLog) -> Triage:
-    result = triage(text, u.catalog)
+    result = triage(text, u.catalog, u.model)
     await log.note(triage=result.as_json())
     return result
 

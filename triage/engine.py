@@ -9,6 +9,7 @@ from typing import Any
 
 from triage import rules
 from triage.catalog import Catalog, find_district, match_topic, unit_for
+from triage.model import TriageModel
 
 LINE_PRIORITY = ("119", "120", "110", "122")
 _PUNCT = re.compile(r"[\s，。！？、；：,.!?;:\"'“”‘’（）()【】\[\]…~～-]+")
@@ -89,10 +90,22 @@ def category_of(text: str, lines: tuple[str, ...]) -> tuple[str, list[str]]:
     return best, [f"{best}: {'、'.join(dict.fromkeys(hits.get(best, ['emergency'])))}"]
 
 
-def triage(raw: str, catalog: Catalog) -> Triage:
+def triage(raw: str, catalog: Catalog, model: TriageModel | None = None) -> Triage:
     text = normalise(raw)
     lines, reasons = emergency_lines(text)
+    if model is not None:
+        probs = model.emergency_probs(text)
+        extra = {line for line, p in probs.items() if p >= model.threshold} - set(lines)
+        if extra:
+            lines = tuple(line for line in LINE_PRIORITY if line in set(lines) | extra)
+            reasons.append("model: " + "、".join(f"{line} p={probs[line]:.2f}" for line in sorted(extra)))
     category, why = category_of(text, lines)
+    if model is not None and not lines and not re.search(rules.EXPLICIT_TYPE, text):
+        cats = model.category_probs(text)
+        best = max(cats, key=lambda c: cats[c])
+        if best != category:
+            why = [f"{best}: model p={cats[best]:.2f} (rules said {category})"]
+            category = best
     topic, words = match_topic(catalog, text)
     district = find_district(catalog, text)
     reasons += why

@@ -85,3 +85,15 @@ def test_bad_catalog_names_key_and_reason(tmp_path: Path, text: str, key: str, r
     with pytest.raises(ConfigError) as err:
         load_catalog(f)
     assert err.value.key == key and reason in err.value.reason
+
+
+def test_the_model_catches_wordings_the_rules_do_not_list() -> None:
+    from triage.model import load
+
+    model = load(SHIPPED_DIR / "triage_model.json")
+    assert model is not None
+    text = "我老伴说话含糊不清一边手抬不起来"  # stroke signs, none of the rule words
+    assert triage(text, CATALOG).emergency is None
+    r = triage(text, CATALOG, model)
+    assert r.emergency == "120" and any(x.startswith("model:") for x in r.reasons)
+    assert triage("120急救车出车怎么收费", CATALOG, model).emergency is None
