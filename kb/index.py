@@ -86,13 +86,14 @@ class _Bm25:
         self.avg = (sum(self.lengths) / n_docs) or 1.0
         self.idf = {t: math.log(1 + (n_docs - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
         self.max_idf = math.log(1 + (n_docs + 0.5) / 0.5)
+        self.common = max(50, n_docs // 20)
 
     def scores(self, query: Counter[str]) -> dict[int, float]:
         out: dict[int, float] = defaultdict(float)
         for t in query:
             idf = self.idf.get(t)
-            if idf is None:
-                continue
+            if idf is None or len(self.postings[t]) > self.common:
+                continue  # a term in more than 5 % of documents costs time and tells little
             for d, n in self.postings[t]:
                 norm = 1 - self.B + self.B * self.lengths[d] / self.avg
                 out[d] += idf * n * (self.K1 + 1) / (n + self.K1 * norm)
