@@ -86,7 +86,7 @@ class _Bm25:
         self.avg = (sum(self.lengths) / n_docs) or 1.0
         self.idf = {t: math.log(1 + (n_docs - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
         self.max_idf = math.log(1 + (n_docs + 0.5) / 0.5)
-        self.common = max(50, n_docs // 20)
+        self.common = max(200, n_docs // 20)
 
     def scores(self, query: Counter[str]) -> dict[int, float]:
         out: dict[int, float] = defaultdict(float)
