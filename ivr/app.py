@@ -34,7 +34,7 @@ from workorders.db import make_engine, migrate
 logger = logging.getLogger(__name__)
 
 FIXED_PROMPTS = [
-    flow.GOODBYE, flow.ROBOT_NOT_READY, flow.LOOKUP_ASK, "未查询到该工单，请核对编号。",
+    flow.GOODBYE, flow.LOOKUP_ASK, "未查询到该工单，请核对编号。",
     "正在为您转接人工服务，请稍候。", "转接未成功，正在为您优先转接人工服务。",
     *[f"正在为您转接{name}，请不要挂机。" for name in emergency.LINE_NAMES.values()],
 ]

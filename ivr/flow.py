@@ -9,6 +9,7 @@ from pathlib import Path
 
 from asr.service import AsrService
 from ivr import emergency
+from ivr import robot as robot_mod
 from ivr.call import HungUp, Leg
 from ivr.listening import ListenSettings, listen
 from ivr.menu import Menu, MenuSet, Target
@@ -24,7 +25,6 @@ Say = Callable[[str], Awaitable[Path]]
 Dial = Callable[[Leg, str, str], Leg]
 
 GOODBYE = "感谢您的来电，再见。"
-ROBOT_NOT_READY = "智能问答服务正在建设中，现在为您转接人工服务。"
 LOOKUP_ASK = "请输入工单编号，以井号键结束。"
 EMERGENCY_PRIORITY = 10
 
@@ -159,7 +159,7 @@ class CallFlow:
         u = self.d.understanding
         if u is None or (said is None and (self.d.hearing is None or not self.d.hearing.asr.available)):
             await log.note(robot="not available")
-            await leg.play(await self.d.say(ROBOT_NOT_READY), barge_in=False)
+            await leg.play(await self.d.say(robot_mod.UNAVAILABLE), barge_in=False)
             await self._agent(leg, log)
             return
         if said is None:

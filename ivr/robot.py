@@ -23,14 +23,14 @@ logger = logging.getLogger(__name__)
 Say = Callable[[str], Awaitable[Path]]
 
 ASK = "请在提示音后简要说出您要咨询的问题。"
-NO_ASR = "智能问答需要语音识别，现在为您转接人工服务。"
+UNAVAILABLE = "智能问答暂时无法使用，现在为您转接人工服务。"
 NOT_FOUND = "这个问题需要人工为您解答，正在为您转接。"
 VERDICT = "是否解决了您的问题？满意请按1，转人工请按0。"
 THANKS = "感谢您的评价，再见。"
 LINE_WORDS = {"110": "报警110", "119": "火警119", "120": "急救120", "122": "交通事故122"}
 YES = ["是", "是的", "对", "对的", "确认", "转"]
 NO = ["不是", "不用", "不对", "不要"]
-ROBOT_PROMPTS = [ASK, NO_ASR, NOT_FOUND, VERDICT, THANKS]
+ROBOT_PROMPTS = [ASK, UNAVAILABLE, NOT_FOUND, VERDICT, THANKS]
 
 
 def confirm_prompt(line: str) -> str:
@@ -103,7 +103,7 @@ async def robot(leg: Leg, text: str | None, u: Understanding, say: Say, hearing:
     if text is None:
         if not isinstance(hearing, Hearing) or not hearing.asr.available:
             await log.note(robot={"verdict": "speech recognition off"})
-            await leg.play(await say(NO_ASR), barge_in=False)
+            await leg.play(await say(UNAVAILABLE), barge_in=False)
             return RobotResult()
         for _attempt in range(2):
             heard = await listen(leg, hearing.asr, prompt=await say(ASK), phrases=None, free=True, cfg=hearing.cfg)
