@@ -73,6 +73,8 @@ class Settings:
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
     kb_threshold: float = 0.25
+    retention_transcripts_days: int = 180
+    retention_calls_days: int = 1095
     robot_confirm_timeout: float = 5.0
 
     @property
@@ -95,6 +97,7 @@ _DEFAULTS: dict[str, Any] = {
     "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
             "vad_threshold": 300},
     "kb": {"threshold": 0.25},
+    "retention": {"transcripts_days": 180, "call_records_days": 1095},
     "data_dir": "var",
 }
 _ALLOWED: dict[str, set[str] | None] = {
@@ -110,6 +113,7 @@ _ALLOWED: dict[str, set[str] | None] = {
     "tts": {"voice", "rate"},
     "data_dir": None,
     "kb": {"threshold"},
+    "retention": {"transcripts_days", "call_records_days"},
     "asr": {"model", "end_silence", "max_duration", "no_speech_timeout", "vad_threshold"},
 }
 
@@ -271,4 +275,8 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
         asr_no_speech_timeout=float(_number(path, "asr.no_speech_timeout", asr["no_speech_timeout"], 1, 60)),
         asr_vad_threshold=float(_number(path, "asr.vad_threshold", asr["vad_threshold"], 10, 20000)),
         kb_threshold=float(_number(path, "kb.threshold", d["kb"]["threshold"], 0, 1)),
+        retention_transcripts_days=_number(path, "retention.transcripts_days", d["retention"]["transcripts_days"],
+                                           1, 36500, integer=True),
+        retention_calls_days=_number(path, "retention.call_records_days", d["retention"]["call_records_days"],
+                                     1, 36500, integer=True),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
 from pathlib import Path
@@ -81,6 +82,7 @@ class Hotline:
             emergency_uris=lambda: self.s.emergency, ringback=ringback,
             emergency_ring_timeout=s.emergency_ring_timeout, hearing=hearing, understanding=self.understanding))
         self._kb_task = asyncio.create_task(self._watch_kb(), name="kb-watch")
+        self._retention_task = asyncio.create_task(self._retention(), name="retention")
         self.pool = MediaPool(PoolConfig(
             listen_host=s.sip_listen.host, listen_port=s.sip_listen.port, worker_ip=s.worker_ip,
             worker_base_port=s.worker_base_port, workers=s.workers, calls_per_worker=s.calls_per_worker,
@@ -113,6 +115,17 @@ class Hotline:
                 await asyncio.to_thread(self.understanding.kb.refresh)
             except Exception:  # noqa: BLE001 - keep answering from the index we have
                 logger.exception("knowledge base refresh failed; keeping the current index")
+
+    async def _retention(self) -> None:
+        """Personal data is kept no longer than configured: purge now and every six hours."""
+        while True:
+            now = dt.datetime.now(dt.UTC)
+            try:
+                await self.store.purge(now - dt.timedelta(days=self.s.retention_transcripts_days),
+                                       now - dt.timedelta(days=self.s.retention_calls_days))
+            except Exception:  # noqa: BLE001 - try again next round
+                logger.exception("retention purge failed")
+            await asyncio.sleep(6 * 3600)
 
     async def say(self, text: str) -> Path:
         return (await self.prompts.get(text)).resolve()
@@ -163,8 +176,9 @@ class Hotline:
 
     async def stop(self) -> None:
         logger.info("hotline stopping")
-        if hasattr(self, "_kb_task"):
-            self._kb_task.cancel()
+        for name in ("_kb_task", "_retention_task"):
+            if hasattr(self, name):
+                getattr(self, name).cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         if hasattr(self, "pool"):

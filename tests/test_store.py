@@ -73,3 +73,29 @@ async def test_unfinished_calls_are_closed_as_failed(store: CallStore) -> None:
     ra, rb = await store.get(a), await store.get(b)
     assert ra and ra["outcome"] == "failed" and ra["ended_at"]
     assert rb and rb["outcome"] == "agent_handled"
+
+
+async def test_retention_deletes_old_transcripts_and_records(store: CallStore) -> None:
+    old = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    mid = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    new = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    ids = {}
+    for name, when in (("old", old), ("mid", mid), ("new", new)):
+        ids[name] = await store.create(leg_id=name, worker="w1", caller="13800138000", called="12345", arrived_at=when)
+        await store.update(ids[name], detail={"caller_said": "楼下太吵", "agent_1001_missed": True})
+        await store.add_utterance(ids[name], "楼下太吵", 0.9, "free", "main")
+    # utterances are stamped now; backdate them to their calls
+    from sqlalchemy import update as sa_update
+    from sqlalchemy.orm import Session
+
+    from workorders.models import Utterance
+    with Session(store.engine) as s, s.begin():
+        for name, when in (("old", old), ("mid", mid), ("new", new)):
+            s.execute(sa_update(Utterance).where(Utterance.call_id == ids[name]).values(at=when))
+    said, calls = await store.purge(transcripts_before=dt.datetime(2026, 9, 1, tzinfo=dt.UTC),
+                                    records_before=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    assert (said, calls) == (1, 1)
+    assert await store.get(ids["old"]) is None
+    mid_rec, new_rec = await store.get(ids["mid"]), await store.get(ids["new"])
+    assert mid_rec and mid_rec["utterances"] == [] and mid_rec["detail"] == {"agent_1001_missed": True}
+    assert new_rec and [u["text"] for u in new_rec["utterances"]] == ["楼下太吵"] and new_rec["detail"]["caller_said"]

@@ -13,13 +13,14 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from workorders.models import CallRecord, Outcome, Utterance, WorkOrder
 
 logger = logging.getLogger(__name__)
 
+_SPOKEN = ("caller_said", "robot", "triage")  # detail keys that hold what the caller said
 _FIELDS = ("id", "leg_id", "worker", "caller", "called", "arrived_at", "answered_at", "queued_at",
            "agent_answered_at", "ended_at", "menu_path", "outcome", "emergency_line",
            "emergency_result", "agent_id", "wait_seconds", "detail")
@@ -111,6 +112,24 @@ class CallStore:
                 logger.warning("marked %d unfinished call(s) failed: %s", count, reason)
             return count
 
+    def _purge(self, transcripts_before: dt.datetime, records_before: dt.datetime) -> tuple[int, int]:
+        """Delete what callers said before one date and whole call records before another."""
+        with Session(self.engine) as s, s.begin():
+            old_calls = select(CallRecord.id).where(CallRecord.arrived_at < records_before)
+            s.execute(update(WorkOrder).where(WorkOrder.call_id.in_(old_calls)).values(call_id=None))
+            s.execute(delete(Utterance).where(Utterance.call_id.in_(old_calls)))
+            calls = s.execute(delete(CallRecord).where(CallRecord.arrived_at < records_before))
+            said = s.execute(delete(Utterance).where(Utterance.at < transcripts_before))
+            for rec in s.scalars(select(CallRecord).where(CallRecord.arrived_at < transcripts_before,
+                                                          CallRecord.detail.like("%caller_said%") |
+                                                          CallRecord.detail.like("%question%") |
+                                                          CallRecord.detail.like("%triage%"))):
+                detail = json.loads(rec.detail or "{}")
+                for key in _SPOKEN:
+                    detail.pop(key, None)
+                rec.detail = json.dumps(detail, ensure_ascii=False)
+            return int(getattr(said, "rowcount", 0) or 0), int(getattr(calls, "rowcount", 0) or 0)
+
     def _order(self, number: str) -> dict[str, Any] | None:
         with Session(self.engine) as s:
             wo = s.scalars(select(WorkOrder).where(WorkOrder.number == number)).first()
@@ -139,6 +158,12 @@ class CallStore:
 
     async def close_open(self, worker: str | None, reason: str) -> int:
         return int(await self._run(self._close_open, worker, reason))
+
+    async def purge(self, transcripts_before: dt.datetime, records_before: dt.datetime) -> tuple[int, int]:
+        said, calls = await self._run(self._purge, transcripts_before, records_before)
+        if said or calls:
+            logger.info("retention: deleted %d utterance(s) and %d call record(s)", said, calls)
+        return int(said), int(calls)
 
     async def find_order(self, number: str) -> dict[str, Any] | None:
         result = await self._run(self._order, number)
