@@ -14,12 +14,16 @@ from config.settings import ConfigError, config_file, load_settings
 from ivr.menu import MenuError, load_menus
 
 
+def _error(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return 1
+
+
 def _check(config_dir: Path | None) -> int:
     try:
         settings = load_settings(config_dir)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
     path = config_file(config_dir, "ivr.yaml")
     try:
         menus, problems = load_menus(path, set(settings.emergency))
@@ -33,8 +37,7 @@ def _check(config_dir: Path | None) -> int:
     try:
         catalog = load_catalog(config_file(config_dir, "dispatch.yaml"))
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
     if problems:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
@@ -50,16 +53,14 @@ def _serve(config_dir: Path | None) -> int:
     try:
         settings = load_settings(config_dir)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
     try:
         asyncio.run(Hotline(settings).run())
     except MenuError as exc:
         print(f"error: menus invalid, not starting:\n{exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
     return 0
 
 
@@ -91,12 +92,8 @@ def _kb(args: argparse.Namespace) -> int:
         settings = load_settings(args.config)
         kb = KnowledgeBase(engine, load_tokenizer(config_file(args.config, "kb_synonyms.yaml")), settings.kb_threshold)
         answer = kb.ask(args.text)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except (ConfigError, OSError) as exc:
+        return _error(exc)
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
     else:
@@ -112,8 +109,7 @@ def _triage(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(config_file(args.config, "dispatch.yaml"))
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
     result = triage(args.text, catalog, load_model(config_file(args.config, "triage_model.json")))
     if args.json:
         print(json.dumps(result.as_json(), ensure_ascii=False))
@@ -138,8 +134,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         pcm = read_wav_16k(args.wav)
         result = transcribe(load_model(model_dir), pcm, grammar)
     except (AsrError, ConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return _error(exc)
     if args.json:
         print(json.dumps({"text": result.text, "confidence": round(result.confidence, 3)}, ensure_ascii=False))
     else:

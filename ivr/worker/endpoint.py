@@ -76,6 +76,16 @@ class _Player(pj.AudioMediaPlayer):  # type: ignore[misc]
             logger.exception("leg %s: end-of-file callback failed", self._leg_id)
 
 
+def _quietly(stop: Callable[[Any], None], target: Any) -> None:
+    """Disconnect a media port; it may already be gone with its call, which is fine."""
+    if target is None:
+        return
+    try:
+        stop(target)
+    except pj.Error:
+        pass
+
+
 def _vector_bytes(vec: Any) -> bytes:
     """The bytes of a SWIG std::vector<unsigned char> read in place (≈2 µs, DESIGN.md §1.7)."""
     addr = int(vec.this)
@@ -514,11 +524,8 @@ class MediaEndpoint:
         player, leg.player = leg.player, None
         if player is None:
             return
-        try:
-            if leg.media is not None and not leg.ended:
-                player.stopTransmit(leg.media)
-        except pj.Error:
-            pass
+        if not leg.ended:
+            _quietly(player.stopTransmit, leg.media)
         # keep the Python object alive until the C++ side is gone (DESIGN.md §1.8)
         self.defer(lambda: player)
 
@@ -533,11 +540,8 @@ class MediaEndpoint:
         rec, leg.recorder = leg.recorder, None
         if rec is None:
             return
-        try:
-            if leg.media is not None:
-                leg.media.stopTransmit(rec)
-        except pj.Error:
-            pass
+        if leg.media is not None:
+            _quietly(leg.media.stopTransmit, rec)
         del rec  # pjsua_recorder_destroy writes the WAV header
 
     def _start_tap(self, leg: Leg) -> None:
@@ -552,11 +556,8 @@ class MediaEndpoint:
         tap, leg.tap = leg.tap, None
         if tap is None:
             return
-        try:
-            if leg.media is not None:
-                leg.media.stopTransmit(tap)
-        except pj.Error:
-            pass
+        if leg.media is not None:
+            _quietly(leg.media.stopTransmit, tap)
         # Destroy the C++ port now, on this thread, while the Python object is alive; the clock
         # thread would otherwise call into a half-destroyed object (DESIGN.md §1.8).
         tap.thisown = False
@@ -568,10 +569,7 @@ class MediaEndpoint:
         b.peers.discard(a.leg_id)
         for x, y in ((a, b), (b, a)):
             if x.media is not None and y.media is not None:
-                try:
-                    x.media.stopTransmit(y.media)
-                except pj.Error:
-                    pass
+                _quietly(x.media.stopTransmit, y.media)
 
     def _release(self, leg: Leg) -> None:
         for other_id in list(leg.peers):
