@@ -73,6 +73,7 @@ class Settings:
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
     kb_threshold: float = 0.25
+    wrap_up: float = 60.0
     retention_transcripts_days: int = 180
     retention_calls_days: int = 1095
     robot_confirm_timeout: float = 5.0
@@ -91,7 +92,7 @@ _DEFAULTS: dict[str, Any] = {
     "agents": [],
     "workers": 4,
     "calls_per_worker": 4,
-    "queue": {"agent_ring_timeout": 15, "announce_every": 30},
+    "queue": {"agent_ring_timeout": 15, "announce_every": 30, "wrap_up": 60},
     "transfer": {"emergency_ring_timeout": 20},
     "tts": {"voice": "sit/cmn", "rate": 150},
     "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
@@ -108,7 +109,7 @@ _ALLOWED: dict[str, set[str] | None] = {
     "agents": None,
     "workers": None,
     "calls_per_worker": None,
-    "queue": {"agent_ring_timeout", "announce_every"},
+    "queue": {"agent_ring_timeout", "announce_every", "wrap_up"},
     "transfer": {"emergency_ring_timeout"},
     "tts": {"voice", "rate"},
     "data_dir": None,
@@ -275,6 +276,7 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
         asr_no_speech_timeout=float(_number(path, "asr.no_speech_timeout", asr["no_speech_timeout"], 1, 60)),
         asr_vad_threshold=float(_number(path, "asr.vad_threshold", asr["vad_threshold"], 10, 20000)),
         kb_threshold=float(_number(path, "kb.threshold", d["kb"]["threshold"], 0, 1)),
+        wrap_up=float(_number(path, "queue.wrap_up", q["wrap_up"], 0, 3600)),
         retention_transcripts_days=_number(path, "retention.transcripts_days", d["retention"]["transcripts_days"],
                                            1, 36500, integer=True),
         retention_calls_days=_number(path, "retention.call_records_days", d["retention"]["call_records_days"],

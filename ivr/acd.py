@@ -14,13 +14,15 @@ class AgentState(enum.StrEnum):
     NOT_READY = "not_ready"    # 小休
     RINGING = "ringing"        # 振铃中
     ON_CALL = "on_call"        # 通话中
+    WRAP_UP = "wrap_up"        # 话后处理
 
 
 _ALLOWED: dict[AgentState, set[AgentState]] = {
     AgentState.READY: {AgentState.NOT_READY, AgentState.RINGING},
     AgentState.NOT_READY: {AgentState.READY},
     AgentState.RINGING: {AgentState.ON_CALL, AgentState.NOT_READY, AgentState.READY},
-    AgentState.ON_CALL: {AgentState.READY, AgentState.NOT_READY},
+    AgentState.ON_CALL: {AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP},
+    AgentState.WRAP_UP: {AgentState.READY, AgentState.NOT_READY},
 }
 
 

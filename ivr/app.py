@@ -11,7 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
+from agent_desk import auth
+from agent_desk.events import Hub
 from agent_desk.http import make_app
+from agent_desk.services import Desk
 from asr.service import AsrService
 from config.settings import SHIPPED_DIR, Settings, config_file
 from ivr import emergency, flow, robot, tones
@@ -75,25 +78,39 @@ class Hotline:
         ringback = tones.ringback(tone_dir / "ringback.wav").resolve()
         music = tones.queue_music(tone_dir / "queue.wav").resolve()
         agents = [Agent(a.id, a.name, a.sip) for a in s.agents]
+        await asyncio.to_thread(self._bootstrap_agents, engine)
         self.queue = AgentQueue(agents, dial=self._dial, say=self.say, music=music,
-                                ring_timeout=s.agent_ring_timeout, announce_every=s.queue_announce_every)
+                                ring_timeout=s.agent_ring_timeout, announce_every=s.queue_announce_every,
+                                wrap_up=s.wrap_up)
+        self.hub = Hub()
+        self.desk = Desk(engine, self.store, self.queue, self.hub, self.understanding.catalog)
+        self.queue.on_bridged, self.queue.on_change = self.desk.screen_pop, self.desk.agent_changed
         self.flow = CallFlow(FlowDeps(
             store=self.store, menus=self.current_menus, say=self.say, dial=self._dial, queue=self.queue,
             emergency_uris=lambda: self.s.emergency, ringback=ringback,
             emergency_ring_timeout=s.emergency_ring_timeout, hearing=hearing, understanding=self.understanding))
         self._kb_task = asyncio.create_task(self._watch_kb(), name="kb-watch")
         self._retention_task = asyncio.create_task(self._retention(), name="retention")
+        self._desk_tasks = [asyncio.create_task(self.desk.push_wallboard(), name="wallboard"),
+                            asyncio.create_task(self.desk.sync_agents(), name="agents")]
         self.pool = MediaPool(PoolConfig(
             listen_host=s.sip_listen.host, listen_port=s.sip_listen.port, worker_ip=s.worker_ip,
             worker_base_port=s.worker_base_port, workers=s.workers, calls_per_worker=s.calls_per_worker,
             numbers=s.numbers, run_dir=s.data_dir.resolve()), self.flow.handle, self._worker_lost)
         await self.pool.start()
-        app = make_app(self.store, self.queue, self.reload, self.health)
+        app = make_app(self.store, self.queue, self.reload, self.health, engine=engine, desk=self.desk, hub=self.hub)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, s.http_listen.host, s.http_listen.port).start()
         logger.info("hotline ready: SIP on %s (%d worker(s)%s), HTTP on http://%s/",
                     s.sip_listen, s.workers, " behind Kamailio" if s.workers > 1 else "", s.http_listen)
+
+    def _bootstrap_agents(self, engine: Any) -> None:
+        """Agents listed in hotline.yaml become desk users (they get a password with `hotline user add`)."""
+        known = {p.id for p in auth.list_people(engine)}
+        for a in self.s.agents:
+            if a.id not in known:
+                auth.add_user(engine, a.id, "agent", name=a.name, sip=a.sip)
 
     def _load_understanding(self, engine: Any) -> Understanding:
         """Dispatch catalog and knowledge base; the shipped entries seed an empty knowledge base."""
@@ -179,6 +196,8 @@ class Hotline:
         for name in ("_kb_task", "_retention_task"):
             if hasattr(self, name):
                 getattr(self, name).cancel()
+        for task in getattr(self, "_desk_tasks", []):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         if hasattr(self, "pool"):

@@ -101,6 +101,25 @@ def _kb(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users(args: argparse.Namespace) -> int:
+    from agent_desk import auth
+
+    try:
+        engine = _engine(args.config)
+        if args.cmd == "token":
+            print(auth.issue_token(engine, args.user))
+            return 0
+        password = None
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        who = auth.add_user(engine, args.user, args.role, name=args.name or "", sip=args.sip or "", password=password)
+    except (auth.AuthError, ConfigError, OSError) as exc:
+        return _error(exc)
+    print(f"user {who.id} ({who.role}){' ' + who.sip if who.sip else ''} saved"
+          f"{'' if password is not None else ' (no password set: cannot log in yet)'}")
+    return 0
+
+
 def _triage(args: argparse.Namespace) -> int:
     from triage.catalog import load_catalog
     from triage.engine import triage
@@ -189,6 +208,20 @@ def main(argv: list[str] | None = None) -> int:
     ka.add_argument("text")
     ka.add_argument("--json", action="store_true")
     ka.add_argument("--config", type=Path, default=None)
+    u = sub.add_parser("user", help="desk users: agents, supervisors, admins")
+    usub = u.add_subparsers(dest="user_cmd", required=True)
+    ua = usub.add_parser("add", help="create or update a user")
+    ua.add_argument("user")
+    ua.add_argument("--role", required=True, choices=["agent", "supervisor", "admin"])
+    ua.add_argument("--sip", default=None, help="the agent's softphone, e.g. sip:1001@10.0.0.5")
+    ua.add_argument("--name", default=None, help="display name, e.g. 王丽")
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.add_argument("--config", type=Path, default=None)
+    tk = sub.add_parser("token", help="API bearer tokens")
+    tsub = tk.add_subparsers(dest="token_cmd", required=True)
+    ti = tsub.add_parser("issue", help="print a new bearer token for a user")
+    ti.add_argument("user")
+    ti.add_argument("--config", type=Path, default=None)
     tr = sub.add_parser("triage", help="emergency line, request type, topic and unit for a text")
     tr.add_argument("text")
     tr.add_argument("--json", action="store_true")
@@ -210,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return _kb(args)
     if args.cmd == "triage":
         return _triage(args)
+    if args.cmd in ("user", "token"):
+        return _users(args)
     return _serve(args.config)
 
 

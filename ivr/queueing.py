@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ivr.acd import Agent, AgentState, QueueEntry, TransitionError, entry_key, pick_agent, position
 from ivr.call import HungUp, Leg, unless_hung_up
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 Dial = Callable[[Leg, str, str], Leg]
 Say = Callable[[str], Awaitable[Path]]
+OnBridged = Callable[[Leg, Agent, CallLog], Awaitable[None]]
+OnAgent = Callable[[Agent], None]
 
 
 @dataclass
@@ -30,8 +33,12 @@ class AgentQueue:
     """Callers waiting for a human and the agents who can take them."""
 
     def __init__(self, agents: list[Agent], *, dial: Dial, say: Say, music: Path,
-                 ring_timeout: float = 15.0, announce_every: float = 30.0) -> None:
+                 ring_timeout: float = 15.0, announce_every: float = 30.0, wrap_up: float = 0.0,
+                 on_bridged: OnBridged | None = None, on_change: OnAgent | None = None) -> None:
         self.agents = {a.id: a for a in agents}
+        self.wrap_up = wrap_up
+        self.on_bridged, self.on_change = on_bridged, on_change
+        self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
         self.entries: list[QueueEntry] = []
         self._offers: dict[str, asyncio.Future[Agent]] = {}
         self._dial, self._say, self._music = dial, say, music
@@ -47,11 +54,34 @@ class AgentQueue:
             raise TransitionError("an agent can only choose ready or not_ready")
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL) and state == AgentState.READY:
             raise TransitionError(f"agent {agent_id} is {agent.state.value}")
-        agent.move(state, self._now(), reason)
+        self._move(agent, state, reason)
         self._match()
         return agent
 
-    def snapshot(self) -> dict[str, object]:
+    def _move(self, agent: Agent, state: AgentState, reason: str = "") -> None:
+        agent.move(state, self._now(), reason)
+        timer = self._wrap_timers.pop(agent.id, None)
+        if timer is not None:
+            timer.cancel()
+        if self.on_change is not None:
+            self.on_change(agent)
+
+    def end_wrap_up(self, agent_id: str) -> None:
+        """The order is finalised (or wrap-up time ran out): ready for the next caller."""
+        agent = self.agents.get(agent_id)
+        if agent is not None and agent.state == AgentState.WRAP_UP:
+            self._move(agent, AgentState.READY, "")
+            self._match()
+
+    def sync(self, people: list[tuple[str, str, str]]) -> None:
+        """Add agents who were created while running (id, name, softphone URI); update URIs."""
+        for agent_id, name, sip in people:
+            if agent_id in self.agents:
+                self.agents[agent_id].sip, self.agents[agent_id].name = sip, name
+            else:
+                self.agents[agent_id] = Agent(agent_id, name, sip)
+
+    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         now = self._now()
         waiting = sorted(self.entries)
         return {
@@ -75,7 +105,7 @@ class AgentQueue:
             agent = pick_agent(list(self.agents.values()))
             if agent is None:
                 return
-            agent.move(AgentState.RINGING, self._now(), f"caller {entry.leg_id}")
+            self._move(agent, AgentState.RINGING, f"caller {entry.leg_id}")
             self.entries.remove(entry)
             fut.set_result(agent)
 
@@ -98,7 +128,7 @@ class AgentQueue:
                 wait = self._now() - started
                 await log.set(wait_seconds=round(wait, 2), agent_id=agent.id)
                 await log.stamp("agent_answered_at")
-                await self._talk(leg, agent_leg, agent)
+                await self._talk(leg, agent_leg, agent, log)
                 return QueueResult(agent, wait)
         except HungUp:
             await log.set(wait_seconds=round(self._now() - started, 2))
@@ -133,7 +163,7 @@ class AgentQueue:
             raise
         except Exception:  # noqa: BLE001 - a bad agent URI must not drop the caller
             logger.exception("call %s: cannot dial agent %s", leg.id, agent.id)
-            agent.move(AgentState.NOT_READY, self._now(), "呼叫失败")
+            self._move(agent, AgentState.NOT_READY, "呼叫失败")
             return None
         answered = False
         try:
@@ -145,18 +175,23 @@ class AgentQueue:
                 raise
             logger.info("call %s: agent %s rejected the call (%s)", leg.id, agent.id, agent_leg.end_code)
         if answered:
-            agent.move(AgentState.ON_CALL, self._now())
+            self._move(agent, AgentState.ON_CALL)
             return agent_leg
         logger.info("call %s: agent %s did not answer", leg.id, agent.id)
         agent_leg.hangup()
-        agent.move(AgentState.NOT_READY, self._now(), "未接听")
+        self._move(agent, AgentState.NOT_READY, "未接听")
         await log.note(**{f"agent_{agent.id}_missed": True})
         return None
 
-    async def _talk(self, leg: Leg, agent_leg: Leg, agent: Agent) -> None:
+    async def _talk(self, leg: Leg, agent_leg: Leg, agent: Agent, log: CallLog) -> None:
         leg.stop_playing()
         try:
             leg.bridge(agent_leg)
+            if self.on_bridged is not None:
+                try:
+                    await self.on_bridged(leg, agent, log)
+                except Exception:  # noqa: BLE001 - the conversation goes on without a screen pop
+                    logger.exception("call %s: screen pop for agent %s failed", leg.id, agent.id)
             ended = [asyncio.ensure_future(x.ended.wait()) for x in (leg, agent_leg)]
             await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
             for t in ended:
@@ -166,10 +201,15 @@ class AgentQueue:
             leg.hangup()
             agent.calls_handled += 1
             if agent.state == AgentState.ON_CALL:
-                agent.move(AgentState.READY, self._now())
+                if self.wrap_up > 0:
+                    self._move(agent, AgentState.WRAP_UP, "话后处理")
+                    self._wrap_timers[agent.id] = asyncio.get_running_loop().call_later(
+                        self.wrap_up, self.end_wrap_up, agent.id)
+                else:
+                    self._move(agent, AgentState.READY)
             self._match()
 
     def _release(self, agent: Agent) -> None:
         if agent.state == AgentState.RINGING:
-            agent.move(AgentState.READY, self._now(), "caller left")
+            self._move(agent, AgentState.READY, "caller left")
             self._match()

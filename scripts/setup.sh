@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the hotline needs, once; quick and harmless when run again.
-#   Debian packages: espeak-ng (TTS voice), sip-tester (sipp), kamailio (SIP front door), sox
+#   Debian packages: espeak-ng (TTS voice), sip-tester (sipp), kamailio (SIP front door), sox,
+#                    chromium + a CJK font (the desk's browser tests drive Debian's Chromium)
 #   Python: a virtual environment in .venv with the project and its test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng libespeak-ng1 sip-tester kamailio sox)
+APT_PACKAGES=(espeak-ng libespeak-ng1 sip-tester kamailio sox chromium fonts-wqy-microhei)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -79,6 +79,7 @@ class HotlineProc:
     http_port: int
     proc: subprocess.Popen[bytes]
     log: Path
+    token: str = ""
 
     @property
     def uri(self) -> str:
@@ -86,8 +87,11 @@ class HotlineProc:
 
     def api(self, path: str, method: str = "GET", body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, json.loads(resp.read() or b"null")
@@ -95,7 +99,13 @@ class HotlineProc:
             return exc.code, json.loads(exc.read() or b"null")
 
     def calls(self) -> list[dict[str, Any]]:
-        return list(self.api("/api/v1/calls")[1]["calls"])
+        return list(self.api("/api/v1/calls?numbers=full")[1]["calls"])
+
+    def cli(self, *args: str, stdin: str = "") -> str:
+        r = subprocess.run([sys.executable, "-m", "ivr.cli", *args, "--config", str(self.dir)], input=stdin,
+                           capture_output=True, text=True, cwd=self.dir, timeout=60)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
 
     async def wait_for(self, predicate: Any, timeout: float = 20.0, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
@@ -145,7 +155,7 @@ def write_config(directory: Path, *, sip: int, http: int, far_port: int, workers
         "agents": [{"id": "1001", "name": "王丽", "sip": f"sip:1001@{far}"},
                    {"id": "1002", "name": "李强", "sip": f"sip:1002@{far}"}],
         "workers": workers,
-        "queue": {"agent_ring_timeout": 4, "announce_every": 30},
+        "queue": {"agent_ring_timeout": 4, "announce_every": 30, "wrap_up": 0},
         "transfer": {"emergency_ring_timeout": 4},
         "data_dir": str(directory / "var"),
     }
@@ -170,6 +180,8 @@ def start_hotline(directory: Path, sip: int, http: int, timeout: float = 60.0) -
         try:
             status, body = h.api("/health")
             if status == 200 and body["status"] == "ok":
+                h.cli("user", "add", "admin", "--role", "admin", "--password-stdin", stdin="admin-password-1\n")
+                h.token = h.cli("token", "issue", "admin")
                 return h
         except (urllib.error.URLError, ConnectionError, OSError):
             pass

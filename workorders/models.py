@@ -54,7 +54,7 @@ class WorkOrder(Base):
     __tablename__ = "work_orders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    number: Mapped[str | None] = mapped_column(String(32), unique=True, index=True)  # given at finalise
     status: Mapped[str] = mapped_column(String(32))
     category: Mapped[str] = mapped_column(String(16), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -62,6 +62,14 @@ class WorkOrder(Base):
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64), default="")
+    district: Mapped[str] = mapped_column(String(32), default="")
+    street: Mapped[str] = mapped_column(String(64), default="")
+    level: Mapped[str] = mapped_column(String(8), default="")
+    deadline: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finalized_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    copy_to: Mapped[str] = mapped_column(String(128), default="")
 
 
 class Utterance(Base):
@@ -91,3 +99,43 @@ class KnowledgeEntry(Base):
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class User(Base):
+    """A person who signs in: 话务员 agent, supervisor or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    sip: Mapped[str] = mapped_column(String(256), default="")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Credential(Base):
+    """A login session (kind 'session', with its CSRF token) or an API bearer token (kind 'token')."""
+
+    __tablename__ = "credentials"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who saw or exported personal data, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
