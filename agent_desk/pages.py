@@ -32,7 +32,9 @@ def _header(p: auth.Person, csrf: str) -> str:
 
 
 async def login_form(request: web.Request, message: str = "") -> web.Response:
-    token = secrets.token_urlsafe(24)
+    # keep the token the browser already has: a second load (another tab, a favicon redirect)
+    # must not invalidate the form on screen
+    token = request.cookies.get("login_csrf") or secrets.token_urlsafe(24)
     resp = _page("登录 12345 坐席", f"""<main style='max-width:360px;margin:60px auto'><section>
 <h2>12345 坐席登录</h2><form method='post' action='/login'>
 <input type='hidden' name='csrf' value='{token}'>
@@ -130,6 +132,7 @@ async def wallboard(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/login", login_form)
+    app.router.add_get("/favicon.ico", lambda _request: web.Response(status=204))
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/", home)

@@ -15,7 +15,7 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 PERSON: web.RequestKey[auth.Person] = web.RequestKey("person", auth.Person)
 CSRF: web.RequestKey[str] = web.RequestKey("csrf", str)
 COOKIE = "hotline_session"
-PUBLIC = {"/health", "/login"}
+PUBLIC = {"/health", "/login", "/favicon.ico"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
