@@ -130,9 +130,13 @@ async def wallboard(request: web.Request) -> web.Response:
     return _page("班长监控大屏", body, csrf, "wallboard.js")
 
 
+async def no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/login", login_form)
-    app.router.add_get("/favicon.ico", lambda _request: web.Response(status=204))
+    app.router.add_get("/favicon.ico", no_icon)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/", home)
