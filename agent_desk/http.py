@@ -181,6 +181,23 @@ async def my_orders(request: web.Request) -> web.Response:
     return _json({"orders": await asyncio.to_thread(orders.orders_of, request.app[ENGINE], p.id, p.sees_all)})
 
 
+async def hand_over(request: web.Request) -> web.Response:
+    require(request, "agent")
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, "body must be JSON like {\"line\": \"119\"}")
+    line = str(body.get("line", "")) if isinstance(body, dict) else ""
+    if line not in ("110", "119", "120", "122"):
+        return _error(400, "line must be 110, 119, 120 or 122")
+    try:
+        return _json(await request.app[DESK].hand_over(person(request), line))
+    except TransitionError as exc:
+        return _error(409, str(exc))
+    except orders.OrderError as exc:
+        return _json({"error": exc.message, "field": exc.field}, exc.status)
+
+
 async def wallboard_json(request: web.Request) -> web.Response:
     require(request, *STAFF)
     return _json(await request.app[DESK].wallboard())
@@ -225,6 +242,7 @@ def make_app(store: CallStore, queue: AgentQueue, reload: Reload, health_fn: Hea
     app.router.add_put("/api/v1/orders/{id}", update_order)
     app.router.add_post("/api/v1/orders/{id}/finalise", finalise_order)
     app.router.add_get("/api/v1/wallboard", wallboard_json)
+    app.router.add_post("/api/v1/transfer", hand_over)
     app.router.add_get("/health", health)
     app.router.add_get("/api/v1/calls", list_calls)
     app.router.add_get("/api/v1/calls/{id}", get_call)

@@ -89,6 +89,11 @@ async def desk(request: web.Request) -> web.Response:
 <div><button id='ready' title='F2'>就绪 <span class='kbd'>F2</span></button>
 <button id='break' title='F3'>小休 <span class='kbd'>F3</span></button>
 <select id='reason' style='width:auto'><option>休息</option><option>培训</option><option>会议</option></select></div>
+<div>一键转接：<button class='xfer' data-line='110'>110 <span class='kbd'>Alt+1</span></button>
+<button class='xfer' data-line='119'>119 <span class='kbd'>Alt+2</span></button>
+<button class='xfer' data-line='120'>120 <span class='kbd'>Alt+3</span></button>
+<button class='xfer' data-line='122'>122 <span class='kbd'>Alt+4</span></button>
+<span id='xfer' class='err'></span></div>
 <p>来电号码：<b id='caller'>—</b>　按键路径：<b id='path'>—</b></p><p id='repeat'></p>
 <h4>来电人所说（语音识别）</h4><ol id='transcript'><li class='kbd'>等待来电…</li></ol>
 <h4>智能分析</h4><p id='triage' class='kbd'>—</p><h4>历史工单</h4><ul id='previous'></ul></section>

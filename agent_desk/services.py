@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -31,8 +32,10 @@ def vocabulary(catalog: Catalog) -> orders.Vocabulary:
 
 
 class Desk:
-    def __init__(self, engine: Engine, store: CallStore, queue: AgentQueue, hub: Hub, catalog: Catalog) -> None:
+    def __init__(self, engine: Engine, store: CallStore, queue: AgentQueue, hub: Hub, catalog: Catalog, *,
+                 emergency_uris: Callable[[], dict[str, str]] = dict, ring_timeout: float = 20.0) -> None:
         self.engine, self.store, self.queue, self.hub, self.catalog = engine, store, queue, hub, catalog
+        self.emergency_uris, self.ring_timeout = emergency_uris, ring_timeout
         self.vocab = vocabulary(catalog)
         self.open_orders: dict[str, int] = {}  # agent id -> the draft of their current or last call
 
@@ -60,6 +63,19 @@ class Desk:
     def agent_changed(self, agent: Agent) -> None:
         self.hub.to_user(agent.id, "state", {"state": agent.state.value, "reason": agent.reason})
         self.hub.to_supervisors("agents", self.queue.snapshot()["agents"])
+
+    async def hand_over(self, person: auth.Person, line: str) -> dict[str, Any]:
+        """一键转接: put the agent's caller through to an emergency line and mark the order."""
+        uri = self.emergency_uris().get(line)
+        if uri is None:
+            raise orders.OrderError("line", f"没有配置{line}的转接号码")
+        await self.queue.hand_over(person.id, line, uri, self.ring_timeout)
+        order_id = self.open_orders.get(person.id)
+        if order_id is None:
+            return {"line": line, "transferred": True}
+        order = await self._db(orders.mark_transferred, self.engine, order_id, line)
+        self.hub.to_user(person.id, "order", order)
+        return {"line": line, "transferred": True, "order": order}
 
     # ---- orders ------------------------------------------------------------------------------
     async def update(self, person: auth.Person, order_id: int, fields: dict[str, Any]) -> dict[str, Any]:

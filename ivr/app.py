@@ -83,7 +83,8 @@ class Hotline:
                                 ring_timeout=s.agent_ring_timeout, announce_every=s.queue_announce_every,
                                 wrap_up=s.wrap_up)
         self.hub = Hub()
-        self.desk = Desk(engine, self.store, self.queue, self.hub, self.understanding.catalog)
+        self.desk = Desk(engine, self.store, self.queue, self.hub, self.understanding.catalog,
+                         emergency_uris=lambda: self.s.emergency, ring_timeout=s.emergency_ring_timeout)
         self.queue.on_bridged, self.queue.on_change = self.desk.screen_pop, self.desk.agent_changed
         self.flow = CallFlow(FlowDeps(
             store=self.store, menus=self.current_menus, say=self.say, dial=self._dial, queue=self.queue,

@@ -192,6 +192,9 @@ class Leg:
     def bridge(self, other: Leg) -> None:
         self.send(P.BRIDGE, a=self.id, b=other.id)
 
+    def unbridge(self, other: Leg) -> None:
+        self.send(P.UNBRIDGE, a=self.id, b=other.id)
+
 
 def new_leg_id(prefix: str = "out") -> str:
     return f"{prefix}-{next(_leg_serial)}"
@@ -212,3 +215,13 @@ async def unless_hung_up(leg: Leg, aw: Awaitable[T], timeout: float | None = Non
         task.cancel()
         return None
     return task.result()
+
+
+async def until_either_ends(a: Leg, b: Leg) -> None:
+    """Wait while two bridged legs talk; returns when one of them hangs up."""
+    ended = [asyncio.ensure_future(x.ended.wait()) for x in (a, b)]
+    try:
+        await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in ended:
+            t.cancel()

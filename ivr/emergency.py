@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ivr.call import HungUp, Leg, unless_hung_up
+from ivr.call import HungUp, Leg, unless_hung_up, until_either_ends
 from ivr.record import CallLog
 from workorders.models import Outcome
 
@@ -53,12 +53,9 @@ async def transfer(leg: Leg, line: str, uri: str, *, dial: Dial, say: Say, ringb
     leg.stop_playing()
     leg.bridge(far)
     await log.set(emergency_result="answered", outcome=Outcome.EMERGENCY_TRANSFERRED.value)
-    ended = [asyncio.ensure_future(x.ended.wait()) for x in (leg, far)]
     try:
-        await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
+        await until_either_ends(leg, far)
     finally:
-        for t in ended:
-            t.cancel()
         far.hangup()
         leg.hangup()
     return True

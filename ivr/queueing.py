@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ivr.acd import Agent, AgentState, QueueEntry, TransitionError, entry_key, pick_agent, position
-from ivr.call import HungUp, Leg, unless_hung_up
+from ivr.call import HungUp, Leg, unless_hung_up, until_either_ends
 from ivr.record import CallLog
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,16 @@ Dial = Callable[[Leg, str, str], Leg]
 Say = Callable[[str], Awaitable[Path]]
 OnBridged = Callable[[Leg, Agent, CallLog], Awaitable[None]]
 OnAgent = Callable[[Agent], None]
+
+
+@dataclass
+class Talk:
+    """A caller bridged to an agent; ``handed_to`` is set when the agent puts them through to 110/119/…"""
+
+    leg: Leg
+    agent_leg: Leg
+    log: CallLog
+    handed_to: Leg | None = None
 
 
 @dataclass
@@ -39,6 +49,7 @@ class AgentQueue:
         self.wrap_up = wrap_up
         self.on_bridged, self.on_change = on_bridged, on_change
         self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
+        self._talks: dict[str, Talk] = {}
         self.entries: list[QueueEntry] = []
         self._offers: dict[str, asyncio.Future[Agent]] = {}
         self._dial, self._say, self._music = dial, say, music
@@ -185,6 +196,7 @@ class AgentQueue:
 
     async def _talk(self, leg: Leg, agent_leg: Leg, agent: Agent, log: CallLog) -> None:
         leg.stop_playing()
+        talk = self._talks[agent.id] = Talk(leg, agent_leg, log)
         try:
             leg.bridge(agent_leg)
             if self.on_bridged is not None:
@@ -192,22 +204,51 @@ class AgentQueue:
                     await self.on_bridged(leg, agent, log)
                 except Exception:  # noqa: BLE001 - the conversation goes on without a screen pop
                     logger.exception("call %s: screen pop for agent %s failed", leg.id, agent.id)
-            ended = [asyncio.ensure_future(x.ended.wait()) for x in (leg, agent_leg)]
-            await asyncio.wait(ended, return_when=asyncio.FIRST_COMPLETED)
-            for t in ended:
-                t.cancel()
+            await until_either_ends(leg, agent_leg)
+            if talk.handed_to is not None:  # the agent put the caller through: stay until that ends
+                self._after_call(agent)
+                await until_either_ends(leg, talk.handed_to)
         finally:
-            agent_leg.hangup()
-            leg.hangup()
-            agent.calls_handled += 1
-            if agent.state == AgentState.ON_CALL:
-                if self.wrap_up > 0:
-                    self._move(agent, AgentState.WRAP_UP, "话后处理")
-                    self._wrap_timers[agent.id] = asyncio.get_running_loop().call_later(
-                        self.wrap_up, self.end_wrap_up, agent.id)
-                else:
-                    self._move(agent, AgentState.READY)
-            self._match()
+            self._talks.pop(agent.id, None)
+            for other in (agent_leg, talk.handed_to, leg):
+                if other is not None:
+                    other.hangup()
+            self._after_call(agent)
+
+    async def hand_over(self, agent_id: str, line: str, uri: str, ring_timeout: float) -> None:
+        """一键转接 from the desk: dial the line with the caller's number while the agent stays on;
+        once it answers, the caller is bridged to it and the agent's leg is released."""
+        talk = self._talks.get(agent_id)
+        if talk is None or talk.handed_to is not None:
+            raise TransitionError("当前没有可以转接的通话")
+        far = self._dial(talk.leg, uri, talk.leg.caller)
+        try:
+            answered = await unless_hung_up(talk.leg, far.wait_answered(ring_timeout))
+        except HungUp:
+            answered = False
+        if not answered:
+            far.hangup()
+            await talk.log.note(agent_transfer={"agent": agent_id, "line": line, "result": "no answer"})
+            raise TransitionError(f"{line}未接通，来电仍由您接听")
+        talk.handed_to = far
+        talk.leg.unbridge(talk.agent_leg)
+        talk.leg.bridge(far)
+        talk.agent_leg.hangup()
+        await talk.log.set(emergency_line=line, emergency_result="answered")
+        await talk.log.note(agent_transfer={"agent": agent_id, "line": line, "result": "answered"})
+
+    def _after_call(self, agent: Agent) -> None:
+        """Count the call once and move the agent to wrap-up (or straight to ready)."""
+        if agent.state != AgentState.ON_CALL:
+            return
+        agent.calls_handled += 1
+        if self.wrap_up > 0:
+            self._move(agent, AgentState.WRAP_UP, "话后处理")
+            self._wrap_timers[agent.id] = asyncio.get_running_loop().call_later(
+                self.wrap_up, self.end_wrap_up, agent.id)
+        else:
+            self._move(agent, AgentState.READY)
+        self._match()
 
     def _release(self, agent: Agent) -> None:
         if agent.state == AgentState.RINGING:

@@ -160,6 +160,21 @@ def _finalise_once(engine: Engine, order_id: int, agent_id: str, sees_all: bool,
         return order_dict(o)
 
 
+def mark_transferred(engine: Engine, order_id: int, line: str) -> dict[str, Any]:
+    """An order whose caller the agent put through to an emergency line says so at the top."""
+    with Session(engine) as s, s.begin():
+        o = s.get(WorkOrder, order_id)
+        if o is None:
+            raise OrderError("id", f"没有这个工单 {order_id}", 404)
+        tag = f"【已一键转接{line}】"
+        if not o.summary.startswith(tag):
+            o.summary = (tag + o.summary)[: LIMITS["summary"]]
+        if o.status == DRAFT and not o.level:
+            o.level = "2h"
+        o.updated_at = _now()
+        return order_dict(o)
+
+
 def orders_of(engine: Engine, agent_id: str, sees_all: bool, limit: int = 50) -> list[dict[str, Any]]:
     with Session(engine) as s:
         q = select(WorkOrder).order_by(WorkOrder.id.desc()).limit(limit)

@@ -55,6 +55,13 @@ async function finalise(answered) {
   if (r.data.field && $(r.data.field)) $(r.data.field).focus();
 }
 
+async function handOver(line) {
+  $('xfer').textContent = '正在转接' + line + '…';
+  const r = await call('POST', '/api/v1/transfer', {line});
+  $('xfer').textContent = r.ok ? '已转接' + line : r.data.error;
+  if (r.ok && r.data.order) fill(r.data.order);
+}
+for (const b of document.querySelectorAll('.xfer')) b.onclick = () => handOver(b.dataset.line);
 $('ready').onclick = () => setState('ready');
 $('break').onclick = () => setState('not_ready');
 $('finalise').onclick = () => finalise(false);
@@ -63,10 +70,13 @@ document.addEventListener('keydown', e => {
   if (e.key === 'F2') { e.preventDefault(); setState('ready'); }
   if (e.key === 'F3') { e.preventDefault(); setState('not_ready'); }
   if (e.key === 'Enter' && e.ctrlKey) { e.preventDefault(); finalise(e.shiftKey); }
+  const lines = {'1': '110', '2': '119', '3': '120', '4': '122'};
+  if (e.altKey && lines[e.key]) { e.preventDefault(); handOver(lines[e.key]); }
 });
 
 const events = new EventSource('/api/v1/events');
 events.addEventListener('state', e => showState(JSON.parse(e.data).state));
+events.addEventListener('order', e => fill(JSON.parse(e.data)));
 events.addEventListener('pop', e => {
   const p = JSON.parse(e.data), t = p.triage || {};
   $('caller').textContent = p.caller;

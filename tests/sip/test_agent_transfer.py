@@ -1,0 +1,57 @@
+"""一键转接 from the desk: the agent puts the caller through to 119; the caller is bridged to
+the fire line with their own number, the agent's softphone is released, the order is marked."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from ivr import protocol as P
+from tests.harness import CALLER_NUMBER, HotlineProc, Peer, make_tone, tone_level
+
+pytestmark = pytest.mark.sip
+
+
+async def test_agent_hands_the_caller_over_to_119(hotline: HotlineProc, caller: Peer, far: Peer,
+                                                  tmp_path: Path) -> None:
+    token = hotline.cli("token", "issue", "1001")
+    hotline.set_agent("1001", "ready")
+    leg = await caller.dial(hotline.uri)
+    caller.send(P.SEND_DTMF, call=leg, digits="0")
+    agent = await far.answer_next()
+    assert agent.get("called") == "1001"
+    await hotline.wait_for(lambda: hotline.api("/api/v1/orders")[1]["orders"], what="draft order")
+    admin_token, hotline.token = hotline.token, token
+    try:
+        status, body = await asyncio.to_thread(hotline.api, "/api/v1/transfer", "POST", {"line": "119"})
+    finally:
+        hotline.token = admin_token
+    assert status == 409 and "未接通" in body["error"]  # nobody answered 119 (ring timeout 4 s): agent keeps the call
+    unanswered = await far.event(P.INCOMING, timeout=1)
+    assert unanswered.get("called") == "119"
+    hotline.token = token
+    try:
+        pending = asyncio.create_task(asyncio.to_thread(hotline.api, "/api/v1/transfer", "POST", {"line": "119"}))
+        fire = await far.event(P.INCOMING, timeout=10)
+        assert fire.get("called") == "119" and fire.get("caller") == CALLER_NUMBER
+        far.send(P.ANSWER, call=str(fire.get("call")))
+        far.send(P.RECORD, call=str(fire.get("call")), file=str(far.recording(str(fire.get("call")))))
+        status, body = await pending
+    finally:
+        hotline.token = admin_token
+    assert status == 200 and body["order"]["summary"].startswith("【已一键转接119】")
+    await far.wait_state(str(agent.get("call")), "ended")  # the agent's softphone is released
+    fleg = str(fire.get("call"))
+    far.send(P.PLAY, call=fleg, file=str(make_tone(tmp_path, 1000)))
+    caller.send(P.PLAY, call=leg, file=str(make_tone(tmp_path, 600)))
+    await asyncio.sleep(3)
+    heard_by_caller, rate = await caller.heard(leg, 2)
+    heard_by_119, rate2 = await far.heard(fleg, 2)
+    assert tone_level(heard_by_caller, rate, 1000) > 0.5 and tone_level(heard_by_119, rate2, 600) > 0.5
+    far.send(P.HANGUP, call=fleg)
+    await caller.wait_state(leg, "ended")
+    rec = await hotline.wait_call(lambda c: c["ended_at"])
+    assert rec["emergency_line"] == "119" and rec["emergency_result"] == "answered" and rec["agent_id"] == "1001"
+    assert rec["detail"]["agent_transfer"]["result"] == "answered"
