@@ -198,6 +198,36 @@ async def hand_over(request: web.Request) -> web.Response:
         return _json({"error": exc.message, "field": exc.field}, exc.status)
 
 
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}', content_type="application/json")
+    return body
+
+
+async def hold(request: web.Request) -> web.Response:
+    me = require(request, "agent")
+    on = bool((await _body(request)).get("on", True))
+    try:
+        request.app[QUEUE].hold(me.id, on)
+    except TransitionError as exc:
+        return _error(409, str(exc))
+    return _json({"held": on})
+
+
+async def transfer_call(request: web.Request) -> web.Response:
+    me = require(request, "agent")
+    to = str((await _body(request)).get("to", ""))[:64]
+    try:
+        request.app[QUEUE].transfer(me.id, to)
+    except TransitionError as exc:
+        return _error(409, str(exc))
+    return _json({"transferred": True, "to": to or "queue"})
+
+
 async def wallboard_json(request: web.Request) -> web.Response:
     require(request, *STAFF)
     return _json(await request.app[DESK].wallboard())
@@ -243,6 +273,8 @@ def make_app(store: CallStore, queue: AgentQueue, reload: Reload, health_fn: Hea
     app.router.add_post("/api/v1/orders/{id}/finalise", finalise_order)
     app.router.add_get("/api/v1/wallboard", wallboard_json)
     app.router.add_post("/api/v1/transfer", hand_over)
+    app.router.add_post("/api/v1/hold", hold)
+    app.router.add_post("/api/v1/transfer-call", transfer_call)
     app.router.add_get("/health", health)
     app.router.add_get("/api/v1/calls", list_calls)
     app.router.add_get("/api/v1/calls/{id}", get_call)

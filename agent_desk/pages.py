@@ -94,6 +94,10 @@ async def desk(request: web.Request) -> web.Response:
 <button class='xfer' data-line='120'>120 <span class='kbd'>Alt+3</span></button>
 <button class='xfer' data-line='122'>122 <span class='kbd'>Alt+4</span></button>
 <span id='xfer' class='err'></span></div>
+<div><button id='hold'>保持 <span class='kbd'>F4</span></button>
+<button id='toqueue'>转回队列 <span class='kbd'>F6</span></button>
+<select id='toagent' style='width:auto'>{_options(sorted(d.queue.agents), "选择坐席")}</select>
+<button id='transfer'>转坐席 <span class='kbd'>F7</span></button></div>
 <p>来电号码：<b id='caller'>—</b>　按键路径：<b id='path'>—</b></p><p id='repeat'></p>
 <h4>来电人所说（语音识别）</h4><ol id='transcript'><li class='kbd'>等待来电…</li></ol>
 <h4>智能分析</h4><p id='triage' class='kbd'>—</p><h4>历史工单</h4><ul id='previous'></ul></section>

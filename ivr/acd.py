@@ -61,15 +61,19 @@ class QueueEntry:
     sort_key: tuple[int, float, int]
     leg_id: str = field(compare=False)
     caller: str = field(compare=False, default="")
+    prefer: str = field(compare=False, default="")  # an agent this caller was transferred to
 
 
 def entry_key(priority: int, enqueued_at: float, serial: int) -> tuple[int, float, int]:
     return (-priority, enqueued_at, serial)
 
 
-def pick_agent(agents: list[Agent], exclude: set[str] = frozenset()) -> Agent | None:  # type: ignore[assignment]
-    """The longest-idle ready agent, or None."""
+def pick_agent(agents: list[Agent], exclude: set[str] = frozenset(), prefer: str = "") -> Agent | None:  # type: ignore[assignment]
+    """The preferred agent if ready, else the longest-idle ready agent, or None."""
     ready = [a for a in agents if a.state == AgentState.READY and a.id not in exclude]
+    chosen = next((a for a in ready if a.id == prefer), None)
+    if chosen is not None:
+        return chosen
     return min(ready, key=lambda a: (a.idle_since, a.id)) if ready else None
 
 

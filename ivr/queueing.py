@@ -31,6 +31,8 @@ class Talk:
     agent_leg: Leg
     log: CallLog
     handed_to: Leg | None = None
+    requeue_to: str | None = None  # "" = back to the queue, or the agent to transfer to
+    held: bool = False
 
 
 @dataclass
@@ -113,7 +115,7 @@ class AgentQueue:
             fut = self._offers.get(entry.leg_id)
             if fut is None or fut.done():
                 continue
-            agent = pick_agent(list(self.agents.values()))
+            agent = pick_agent(list(self.agents.values()), prefer=entry.prefer)
             if agent is None:
                 return
             self._move(agent, AgentState.RINGING, f"caller {entry.leg_id}")
@@ -127,20 +129,28 @@ class AgentQueue:
         entry = QueueEntry(entry_key(priority, started, next(self._serial)), leg.id, leg.caller)
         await log.stamp("queued_at")
         await leg.play(await self._say("正在为您转接人工服务，请稍候。"), barge_in=False)
-        tried: set[str] = set()
+        served_by: Agent | None = None
         try:
             while True:
                 agent = await self._wait_offer(leg, entry)
                 agent_leg = await self._ring(leg, agent, log)
                 if agent_leg is None:
-                    tried.add(agent.id)
                     entry = QueueEntry(entry.sort_key, leg.id, leg.caller)  # keep the caller's place
                     continue
                 wait = self._now() - started
-                await log.set(wait_seconds=round(wait, 2), agent_id=agent.id)
-                await log.stamp("agent_answered_at")
-                await self._talk(leg, agent_leg, agent, log)
-                return QueueResult(agent, wait)
+                if served_by is None:
+                    await log.set(wait_seconds=round(wait, 2))
+                    await log.stamp("agent_answered_at")
+                await log.set(agent_id=agent.id)
+                served_by = agent
+                requeue = await self._talk(leg, agent_leg, agent, log)
+                if requeue is None:
+                    return QueueResult(agent, wait)
+                # transferred by the agent: first in line again, for the chosen agent if any
+                entry = QueueEntry(entry_key(priority + 20, started, next(self._serial)), leg.id, leg.caller,
+                                   prefer=requeue)
+                await log.note(agent_transfer={"agent": agent.id, "to": requeue or "queue"})
+                await leg.play(await self._say("正在为您转接，请稍候。"), barge_in=False)
         except HungUp:
             await log.set(wait_seconds=round(self._now() - started, 2))
             raise
@@ -194,7 +204,8 @@ class AgentQueue:
         await log.note(**{f"agent_{agent.id}_missed": True})
         return None
 
-    async def _talk(self, leg: Leg, agent_leg: Leg, agent: Agent, log: CallLog) -> None:
+    async def _talk(self, leg: Leg, agent_leg: Leg, agent: Agent, log: CallLog) -> str | None:
+        """Bridge and wait; returns None when the call is over, or where the agent transferred it."""
         leg.stop_playing()
         talk = self._talks[agent.id] = Talk(leg, agent_leg, log)
         try:
@@ -208,12 +219,47 @@ class AgentQueue:
             if talk.handed_to is not None:  # the agent put the caller through: stay until that ends
                 self._after_call(agent)
                 await until_either_ends(leg, talk.handed_to)
+            elif talk.requeue_to is not None and not leg.ended.is_set():
+                return talk.requeue_to
+            return None
         finally:
             self._talks.pop(agent.id, None)
-            for other in (agent_leg, talk.handed_to, leg):
+            requeued = talk.requeue_to is not None and not leg.ended.is_set() and talk.handed_to is None
+            for other in (agent_leg, talk.handed_to, None if requeued else leg):
                 if other is not None:
                     other.hangup()
             self._after_call(agent)
+
+    def hold(self, agent_id: str, on: bool) -> None:
+        """保持: the caller hears music while the agent is away; off: talking again."""
+        talk = self._talk_of(agent_id)
+        if on and not talk.held:
+            talk.leg.unbridge(talk.agent_leg)
+            talk.leg.start_loop(self._music)
+        elif not on and talk.held:
+            talk.leg.stop_playing()
+            talk.leg.bridge(talk.agent_leg)
+        talk.held = on
+
+    def transfer(self, agent_id: str, to: str = "") -> None:
+        """Back to the queue (to="") or to a ready agent; the caller keeps the front of the line."""
+        talk = self._talk_of(agent_id)
+        if to:
+            target = self.agents.get(to)
+            if target is None or to == agent_id:
+                raise TransitionError(f"没有坐席 {to}")
+            if target.state != AgentState.READY:
+                raise TransitionError(f"坐席 {to} 现在不是就绪状态")
+        talk.requeue_to = to
+        talk.leg.unbridge(talk.agent_leg)
+        talk.leg.start_loop(self._music)
+        talk.agent_leg.hangup()
+
+    def _talk_of(self, agent_id: str) -> Talk:
+        talk = self._talks.get(agent_id)
+        if talk is None or talk.handed_to is not None or talk.requeue_to is not None:
+            raise TransitionError("当前没有通话")
+        return talk
 
     async def hand_over(self, agent_id: str, line: str, uri: str, ring_timeout: float) -> None:
         """一键转接 from the desk: dial the line with the caller's number while the agent stays on;

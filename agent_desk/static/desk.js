@@ -62,6 +62,20 @@ async function handOver(line) {
   if (r.ok && r.data.order) fill(r.data.order);
 }
 for (const b of document.querySelectorAll('.xfer')) b.onclick = () => handOver(b.dataset.line);
+let held = false;
+async function hold() {
+  const r = await call('POST', '/api/v1/hold', {on: !held});
+  if (r.ok) { held = r.data.held; $('hold').firstChild.textContent = held ? '恢复通话 ' : '保持 '; }
+  $('xfer').textContent = r.ok ? (held ? '来电人正在听等候音乐' : '') : r.data.error;
+}
+async function transfer(to) {
+  const r = await call('POST', '/api/v1/transfer-call', {to});
+  $('xfer').textContent = r.ok ? (to ? '已转给坐席 ' + to : '已转回队列') : r.data.error;
+  held = false;
+}
+$('hold').onclick = hold;
+$('toqueue').onclick = () => transfer('');
+$('transfer').onclick = () => transfer($('toagent').value);
 $('ready').onclick = () => setState('ready');
 $('break').onclick = () => setState('not_ready');
 $('finalise').onclick = () => finalise(false);
@@ -70,6 +84,9 @@ document.addEventListener('keydown', e => {
   if (e.key === 'F2') { e.preventDefault(); setState('ready'); }
   if (e.key === 'F3') { e.preventDefault(); setState('not_ready'); }
   if (e.key === 'Enter' && e.ctrlKey) { e.preventDefault(); finalise(e.shiftKey); }
+  if (e.key === 'F4') { e.preventDefault(); hold(); }
+  if (e.key === 'F6') { e.preventDefault(); transfer(''); }
+  if (e.key === 'F7') { e.preventDefault(); transfer($('toagent').value); }
   const lines = {'1': '110', '2': '119', '3': '120', '4': '122'};
   if (e.altKey && lines[e.key]) { e.preventDefault(); handOver(lines[e.key]); }
 });

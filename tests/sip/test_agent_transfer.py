@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivr import protocol as P
-from tests.harness import CALLER_NUMBER, HotlineProc, Peer, make_tone, tone_level
+from tests.harness import CALLER_NUMBER, HotlineProc, Peer, make_tone, rms, tone_level
 
 pytestmark = pytest.mark.sip
 
@@ -55,3 +55,37 @@ async def test_agent_hands_the_caller_over_to_119(hotline: HotlineProc, caller: 
     rec = await hotline.wait_call(lambda c: c["ended_at"])
     assert rec["emergency_line"] == "119" and rec["emergency_result"] == "answered" and rec["agent_id"] == "1001"
     assert rec["detail"]["agent_transfer"]["result"] == "answered"
+
+
+async def test_agent_holds_then_transfers_to_another_agent(hotline: HotlineProc, caller: Peer, far: Peer) -> None:
+    t1001 = hotline.cli("token", "issue", "1001")
+    hotline.set_agent("1001", "ready")
+    leg = await caller.dial(hotline.uri)
+    caller.send(P.SEND_DTMF, call=leg, digits="0")
+    first = await far.answer_next()
+    assert first.get("called") == "1001"
+    await hotline.wait_for(lambda: hotline.api("/api/v1/orders")[1]["orders"], what="draft order")
+    admin, hotline.token = hotline.token, t1001
+    try:
+        assert hotline.api("/api/v1/hold", "POST", {"on": True})[0] == 200
+        await asyncio.sleep(2.5)
+        samples, _ = await caller.heard(leg, 1.5)
+        assert rms(samples) > 100  # music on hold, not silence
+        caller.send(P.RECORD, call=leg, file=str(caller.recording(leg)))
+        assert hotline.api("/api/v1/hold", "POST", {"on": False})[0] == 200
+        status, body = hotline.api("/api/v1/transfer-call", "POST", {"to": "1002"})
+        assert status == 409 and "不是就绪" in body["error"]  # 1002 is not ready yet: nothing changes
+        hotline.token = admin
+        hotline.set_agent("1002", "ready")
+        hotline.token = t1001
+        assert hotline.api("/api/v1/transfer-call", "POST", {"to": "1002"})[0] == 200
+    finally:
+        hotline.token = admin
+    await far.wait_state(str(first.get("call")), "ended")  # 1001's softphone is released
+    second = await far.answer_next()
+    assert second.get("called") == "1002" and second.get("caller") == CALLER_NUMBER
+    far.send(P.HANGUP, call=str(second.get("call")))
+    await caller.wait_state(leg, "ended")
+    rec = await hotline.wait_call(lambda c: c["ended_at"])
+    assert rec["agent_id"] == "1002" and rec["outcome"] == "agent_handled"
+    assert rec["detail"]["agent_transfer"] == {"agent": "1001", "to": "1002"}
