@@ -25,7 +25,9 @@ def _page(title: str, body: str, csrf: str = "", script: str = "", me: str = "")
 
 
 def _header(p: auth.Person, csrf: str) -> str:
-    return (f"<header><h1>12345 市民服务热线 · {escape(p.name)}（{escape(p.role)}）</h1>"
+    links = "<a href='/wallboard' style='color:#fff'>监控大屏</a> <a href='/admin' style='color:#fff'>用户管理</a>" \
+        if p.role == "admin" else ""
+    return (f"<header><h1>12345 市民服务热线 · {escape(p.name)}（{escape(p.role)}）</h1>{links}"
             f"<span id='state' class='badge'>—</span>"
             f"<form method='post' action='/logout'><input type='hidden' name='csrf' value='{escape(csrf)}'>"
             f"<button>退出</button></form></header>")
@@ -72,7 +74,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 async def home(request: web.Request) -> web.Response:
-    raise web.HTTPFound("/desk" if person(request).role == "agent" else "/wallboard")
+    role = person(request).role
+    raise web.HTTPFound({"agent": "/desk", "admin": "/admin"}.get(role, "/wallboard"))
 
 
 def _options(values: list[str], blank: str = "") -> str:
@@ -139,6 +142,48 @@ async def wallboard(request: web.Request) -> web.Response:
     return _page("班长监控大屏", body, csrf, "wallboard.js")
 
 
+async def admin(request: web.Request, message: str = "", status: int = 200) -> web.Response:
+    """用户管理: list people, add or update one (agents need their softphone URI)."""
+    p, csrf = person(request), str(request.get(CSRF, ""))
+    if p.role != "admin":
+        raise web.HTTPFound("/")
+    people = await asyncio.to_thread(auth.list_people, request.app[ENGINE])
+    rows = "".join(f"<tr><td>{escape(u.id)}</td><td>{escape(u.name)}</td><td>{escape(u.role)}</td>"
+                   f"<td>{escape(u.sip)}</td></tr>" for u in people)
+    body = _header(p, csrf) + f"""<main><section><h3>用户管理</h3>
+<table><thead><tr><th>用户名</th><th>姓名</th><th>角色</th><th>软电话</th></tr></thead>
+<tbody id='users'>{rows}</tbody></table>
+</section><section><h3>添加或修改用户</h3><form method='post' action='/admin/users'>
+<input type='hidden' name='csrf' value='{escape(csrf)}'>
+<div class='grid'><div><label for='uid'>用户名</label><input id='uid' name='user' required maxlength='64'></div>
+<div><label for='uname'>姓名</label><input id='uname' name='name' maxlength='64'></div>
+<div><label for='role'>角色</label><select id='role' name='role'>{_options(list(auth.ROLES))}</select></div>
+<div><label for='sip'>软电话 SIP 地址（坐席必填）</label><input id='sip' name='sip' maxlength='256'
+ placeholder='sip:1001@10.0.0.21'></div>
+<div><label for='pw'>新密码（至少8位，留空则不改）</label><input id='pw' name='password' type='password'
+ maxlength='256' autocomplete='new-password'></div></div>
+<p class='err' id='message'>{escape(message)}</p><button type='submit'>保存</button></form></section></main>"""
+    resp = _page("用户管理", body, csrf)
+    resp.set_status(status)
+    return resp
+
+
+async def save_user(request: web.Request) -> web.Response:
+    p = person(request)
+    if p.role != "admin":
+        raise web.HTTPForbidden(text="admins only")
+    form = await request.post()
+    password = str(form.get("password", "")) or None
+    try:
+        saved = await asyncio.to_thread(
+            auth.add_user, request.app[ENGINE], str(form.get("user", ""))[:64], str(form.get("role", "")),
+            name=str(form.get("name", ""))[:64], sip=str(form.get("sip", ""))[:256], password=password)
+    except auth.AuthError as exc:
+        return await admin(request, f"未保存：{exc}", 400)
+    await asyncio.to_thread(auth.audit, request.app[ENGINE], p.id, "saved user", saved.id)
+    return await admin(request, f"已保存用户 {saved.id}（{saved.role}）")
+
+
 async def no_icon(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
@@ -151,4 +196,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/desk", desk)
     app.router.add_get("/wallboard", wallboard)
+    app.router.add_get("/admin", admin)
+    app.router.add_post("/admin/users", save_user)
     app.router.add_static("/static/", STATIC, append_version=True)

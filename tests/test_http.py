@@ -238,3 +238,21 @@ async def test_wallboard_is_for_supervisors(env: Env) -> None:
     w = await (await env.client.get("/api/v1/wallboard", headers=env.bearer("boss"))).json()
     assert w["calls"] == 1 and len(w["per_15_minutes"]) == 96 and {a["id"] for a in w["agents"]} == {"1001", "1002"}
     _ = ClientSession  # the desk's pages use the same API from the browser
+
+
+async def test_admin_page_adds_an_agent_who_can_then_log_in(env: Env) -> None:
+    auth.add_user(env.engine, "root", "admin", password=PASSWORD)
+    _, csrf = await login(env, "root")
+    page = await (await env.client.get("/admin")).text()
+    assert "用户管理" in page and "1001" in page
+    r = await env.client.post("/admin/users", data={"csrf": csrf, "user": "1003", "name": "赵敏", "role": "agent",
+                                                    "sip": "not a uri", "password": "new-agent-pw"})
+    assert r.status == 400 and "SIP URI" in await r.text()
+    r = await env.client.post("/admin/users", data={"csrf": csrf, "user": "1003", "name": "赵敏", "role": "agent",
+                                                    "sip": "sip:1003@10.0.0.3", "password": "new-agent-pw"})
+    assert r.status == 200 and "已保存用户 1003" in await r.text()
+    r = await env.client.post("/admin/users", data={"user": "evil", "role": "admin", "password": "whatever-1"})
+    assert r.status == 403  # no CSRF token: refused
+    await env.client.post("/logout", data={"csrf": csrf})
+    assert (await login(env, "1003", "new-agent-pw"))[0] == 302
+    assert (await env.client.get("/admin", allow_redirects=False)).status == 302  # agents are sent away
