@@ -20,8 +20,8 @@ from config.settings import SHIPPED_DIR, Settings, config_file
 from ivr import emergency, flow, robot, tones
 from ivr.acd import Agent
 from ivr.call import Leg
-from ivr.flow import CallFlow, FlowDeps, Hearing
-from ivr.listening import ListenSettings
+from ivr.flow import CallFlow, FlowDeps
+from ivr.listening import Hearing, ListenSettings
 from ivr.menu import MenuError, MenuSet, load_menus, load_valid_menus
 from ivr.pool import MediaPool, PoolConfig
 from ivr.prompts import EspeakSynthesizer, PromptCache

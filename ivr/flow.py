@@ -7,11 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from asr.service import AsrService
 from ivr import emergency
 from ivr import robot as robot_mod
 from ivr.call import HungUp, Leg
-from ivr.listening import ListenSettings, listen
+from ivr.listening import Hearing, listen
 from ivr.menu import Menu, MenuSet, Target
 from ivr.queueing import AgentQueue
 from ivr.record import CallLog
@@ -27,14 +26,6 @@ Dial = Callable[[Leg, str, str], Leg]
 GOODBYE = "感谢您的来电，再见。"
 LOOKUP_ASK = "请输入工单编号，以井号键结束。"
 EMERGENCY_PRIORITY = 10
-
-
-@dataclass(frozen=True)
-class Hearing:
-    """Speech recognition for the menus, when a model is loaded."""
-
-    asr: AsrService
-    cfg: ListenSettings
 
 
 async def _ask(leg: Leg, menu: Menu, prompt: Path, hearing: Hearing | None, log: CallLog) -> tuple[str, str]:

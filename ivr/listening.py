@@ -31,6 +31,14 @@ class ListenSettings:
 
 
 @dataclass(frozen=True)
+class Hearing:
+    """Speech recognition for the call flows, when a model is loaded."""
+
+    asr: AsrService
+    cfg: ListenSettings
+
+
+@dataclass(frozen=True)
 class Heard:
     digit: str = ""
     phrase: str = ""        # a grammar phrase the caller said

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ivr.call import Leg
-from ivr.listening import listen
+from ivr.listening import Hearing, listen
 from ivr.record import CallLog
 from kb.service import Answer, KnowledgeBase
 from triage.catalog import Catalog
@@ -59,15 +59,14 @@ async def understand(text: str, u: Understanding, log: CallLog) -> Triage:
     return result
 
 
-async def confirm_emergency(leg: Leg, line: str, say: Say, hearing: object, timeout: float, log: CallLog) -> bool:
+async def confirm_emergency(leg: Leg, line: str, say: Say, hearing: Hearing | None, timeout: float,
+                            log: CallLog) -> bool:
     """One short question; 1 / 是 or no answer within ``timeout`` → transfer; 0 / 不是 → no."""
-    from ivr.flow import Hearing  # circular at import time only
-
     prompt = await say(confirm_prompt(line))
     leg.digits.clear()
-    if isinstance(hearing, Hearing) and hearing.asr.available:
+    if hearing is not None and hearing.asr.available:
         heard = await listen(leg, hearing.asr, prompt=prompt, phrases=YES + NO, free=False,
-                             cfg=hearing.cfg.__class__(**{**hearing.cfg.__dict__, "no_speech_timeout": timeout}))
+                             cfg=replace(hearing.cfg, no_speech_timeout=timeout))
         answer = heard.digit or ("1" if heard.phrase in YES else "0" if heard.phrase in NO else "")
     else:
         await leg.play(prompt)
@@ -96,12 +95,11 @@ async def answer_question(leg: Leg, text: str, u: Understanding, say: Say, log: 
     return False
 
 
-async def robot(leg: Leg, text: str | None, u: Understanding, say: Say, hearing: object, log: CallLog) -> RobotResult:
+async def robot(leg: Leg, text: str | None, u: Understanding, say: Say, hearing: Hearing | None,
+                log: CallLog) -> RobotResult:
     """Menu 1 (text is None: ask first) or a free description the caller already gave."""
-    from ivr.flow import Hearing
-
     if text is None:
-        if not isinstance(hearing, Hearing) or not hearing.asr.available:
+        if hearing is None or not hearing.asr.available:
             await log.note(robot={"verdict": "speech recognition off"})
             await leg.play(await say(UNAVAILABLE), barge_in=False)
             return RobotResult()

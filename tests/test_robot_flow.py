@@ -19,8 +19,8 @@ from config.settings import SHIPPED_DIR
 from ivr import protocol as P
 from ivr import robot
 from ivr.call import Leg
-from ivr.flow import CallFlow, FlowDeps, Hearing
-from ivr.listening import ListenSettings
+from ivr.flow import CallFlow, FlowDeps
+from ivr.listening import Hearing, ListenSettings
 from ivr.menu import load_valid_menus
 from ivr.queueing import AgentQueue
 from kb.entries import read_dir
