@@ -6,14 +6,17 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Engine
 
 from agent_desk import auth, stats
 from agent_desk.events import Hub
+from ivr import protocol as P
 from ivr.acd import Agent
-from ivr.call import Leg
+from ivr.call import HungUp, Leg
+from ivr.listening import Hearing, listen
 from ivr.queueing import AgentQueue
 from ivr.record import CallLog
 from triage.catalog import Catalog
@@ -59,6 +62,26 @@ class Desk:
             "call_id": log.id, "caller": auth.mask_number(leg.caller), "menu_path": log.menu_path,
             "transcript": said, "triage": tri, "previous": previous, "repeat": bool(open_same), "order": draft,
         })
+
+    async def live_transcript(self, leg: Leg, agent: Agent, log: CallLog, hearing: Hearing) -> None:
+        """While the caller talks to the agent, each thing they say appears on the agent's page."""
+        cfg = replace(hearing.cfg, no_speech_timeout=3600.0)
+        try:
+            while not leg.ended.is_set():
+                heard = await listen(leg, hearing.asr, prompt=None, phrases=None, free=True, cfg=cfg)
+                if heard.text:
+                    await log.utterance(heard.text, heard.confidence, "free", "agent")
+                    self.hub.to_user(agent.id, "said", {"call_id": log.id, "text": heard.text})
+        except HungUp:
+            pass
+        except asyncio.CancelledError:
+            if not leg.ended.is_set():
+                try:
+                    leg.send(P.UNLISTEN, call=leg.id)
+                except HungUp:
+                    pass
+            leg.audio_sink = None
+            raise
 
     def agent_changed(self, agent: Agent) -> None:
         self.hub.to_user(agent.id, "state", {"state": agent.state.value, "reason": agent.reason})

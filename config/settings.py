@@ -72,6 +72,7 @@ class Settings:
     asr_max_duration: float = 15.0
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
+    asr_live_transcript: bool = True
     kb_threshold: float = 0.25
     wrap_up: float = 60.0
     retention_transcripts_days: int = 180
@@ -96,7 +97,7 @@ _DEFAULTS: dict[str, Any] = {
     "transfer": {"emergency_ring_timeout": 20},
     "tts": {"voice": "sit/cmn", "rate": 150},
     "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
-            "vad_threshold": 300},
+            "vad_threshold": 300, "live_transcript": True},
     "kb": {"threshold": 0.25},
     "retention": {"transcripts_days": 180, "call_records_days": 1095},
     "data_dir": "var",
@@ -115,7 +116,7 @@ _ALLOWED: dict[str, set[str] | None] = {
     "data_dir": None,
     "kb": {"threshold"},
     "retention": {"transcripts_days", "call_records_days"},
-    "asr": {"model", "end_silence", "max_duration", "no_speech_timeout", "vad_threshold"},
+    "asr": {"model", "end_silence", "max_duration", "no_speech_timeout", "vad_threshold", "live_transcript"},
 }
 
 
@@ -135,6 +136,12 @@ def _number(file: Path, key: str, value: Any, lo: float, hi: float, *, integer: 
         raise ConfigError(file, key, f"expected {kind}, got {value!r}")
     if not lo <= value <= hi:
         raise ConfigError(file, key, f"must be between {lo:g} and {hi:g}, got {value!r}")
+    return value
+
+
+def _flag(file: Path, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(file, key, f"expected true or false, got {value!r}")
     return value
 
 
@@ -276,6 +283,7 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
         asr_no_speech_timeout=float(_number(path, "asr.no_speech_timeout", asr["no_speech_timeout"], 1, 60)),
         asr_vad_threshold=float(_number(path, "asr.vad_threshold", asr["vad_threshold"], 10, 20000)),
         kb_threshold=float(_number(path, "kb.threshold", d["kb"]["threshold"], 0, 1)),
+        asr_live_transcript=_flag(path, "asr.live_transcript", asr["live_transcript"]),
         wrap_up=float(_number(path, "queue.wrap_up", q["wrap_up"], 0, 3600)),
         retention_transcripts_days=_number(path, "retention.transcripts_days", d["retention"]["transcripts_days"],
                                            1, 36500, integer=True),

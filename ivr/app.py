@@ -86,6 +86,9 @@ class Hotline:
         self.desk = Desk(engine, self.store, self.queue, self.hub, self.understanding.catalog,
                          emergency_uris=lambda: self.s.emergency, ring_timeout=s.emergency_ring_timeout)
         self.queue.on_bridged, self.queue.on_change = self.desk.screen_pop, self.desk.agent_changed
+        if hearing is not None and s.asr_live_transcript:
+            live = hearing
+            self.queue.listener = lambda leg, agent, log: self.desk.live_transcript(leg, agent, log, live)
         self.flow = CallFlow(FlowDeps(
             store=self.store, menus=self.current_menus, say=self.say, dial=self._dial, queue=self.queue,
             emergency_uris=lambda: self.s.emergency, ringback=ringback,

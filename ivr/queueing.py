@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 Dial = Callable[[Leg, str, str], Leg]
 Say = Callable[[str], Awaitable[Path]]
 OnBridged = Callable[[Leg, Agent, CallLog], Awaitable[None]]
+Listener = Callable[[Leg, Agent, CallLog], Coroutine[Any, Any, None]]
 OnAgent = Callable[[Agent], None]
 
 
@@ -50,6 +51,7 @@ class AgentQueue:
         self.agents = {a.id: a for a in agents}
         self.wrap_up = wrap_up
         self.on_bridged, self.on_change = on_bridged, on_change
+        self.listener: Listener | None = None  # runs while a caller talks to an agent (live transcript)
         self._wrap_timers: dict[str, asyncio.TimerHandle] = {}
         self._talks: dict[str, Talk] = {}
         self.entries: list[QueueEntry] = []
@@ -208,6 +210,7 @@ class AgentQueue:
         """Bridge and wait; returns None when the call is over, or where the agent transferred it."""
         leg.stop_playing()
         talk = self._talks[agent.id] = Talk(leg, agent_leg, log)
+        listening: asyncio.Task[None] | None = None
         try:
             leg.bridge(agent_leg)
             if self.on_bridged is not None:
@@ -215,7 +218,11 @@ class AgentQueue:
                     await self.on_bridged(leg, agent, log)
                 except Exception:  # noqa: BLE001 - the conversation goes on without a screen pop
                     logger.exception("call %s: screen pop for agent %s failed", leg.id, agent.id)
+            if self.listener is not None:
+                listening = asyncio.create_task(self.listener(leg, agent, log), name=f"live-{leg.id}")
             await until_either_ends(leg, agent_leg)
+            if listening is not None:
+                listening.cancel()
             if talk.handed_to is not None:  # the agent put the caller through: stay until that ends
                 self._after_call(agent)
                 await until_either_ends(leg, talk.handed_to)
@@ -223,6 +230,8 @@ class AgentQueue:
                 return talk.requeue_to
             return None
         finally:
+            if listening is not None:
+                listening.cancel()
             self._talks.pop(agent.id, None)
             requeued = talk.requeue_to is not None and not leg.ended.is_set() and talk.handed_to is None
             for other in (agent_leg, talk.handed_to, None if requeued else leg):

@@ -266,3 +266,24 @@ def speak(directory: Path, text: str, voice: str = "ko", rate: int | None = None
         cmd += ["-s", str(rate)]
     subprocess.run([*cmd, text], check=True, capture_output=True)
     return out
+
+
+async def talk_both_ways(a: Peer, a_leg: str, b: Peer, b_leg: str, directory: Path) -> tuple[float, float]:
+    """Each side plays its own tone; returns how much of the other's tone each one hears (0..1)."""
+    b.send(P.PLAY, call=b_leg, file=str(make_tone(directory, 1000)))
+    a.send(P.PLAY, call=a_leg, file=str(make_tone(directory, 600)))
+    await asyncio.sleep(3)
+    heard_by_a, rate_a = await a.heard(a_leg, 2)
+    heard_by_b, rate_b = await b.heard(b_leg, 2)
+    return tone_level(heard_by_a, rate_a, 1000), tone_level(heard_by_b, rate_b, 600)
+
+
+async def agent_on_call(hotline: HotlineProc, caller: Peer, far: Peer, agent: str = "1001") -> tuple[str, P.Message]:
+    """A citizen presses 0 and ``agent`` (ready) answers on their softphone; waits for the draft order."""
+    hotline.set_agent(agent, "ready")
+    leg = await caller.dial(hotline.uri)
+    caller.send(P.SEND_DTMF, call=leg, digits="0")
+    ring = await far.answer_next()
+    assert ring.get("called") == agent
+    await hotline.wait_for(lambda: hotline.api("/api/v1/orders")[1]["orders"], what="draft order")
+    return leg, ring

@@ -94,6 +94,14 @@ document.addEventListener('keydown', e => {
 const events = new EventSource('/api/v1/events');
 events.addEventListener('state', e => showState(JSON.parse(e.data).state));
 events.addEventListener('order', e => fill(JSON.parse(e.data)));
+events.addEventListener('said', e => {
+  const li = document.createElement('li');
+  li.textContent = JSON.parse(e.data).text;
+  li.className = 'live';
+  const list = $('transcript');
+  if (list.querySelector('.kbd')) list.replaceChildren();
+  list.append(li);
+});
 events.addEventListener('pop', e => {
   const p = JSON.parse(e.data), t = p.triage || {};
   $('caller').textContent = p.caller;

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivr import protocol as P
-from tests.harness import CALLER_NUMBER, HotlineProc, Peer, make_tone, rms, tone_level
+from tests.harness import CALLER_NUMBER, HotlineProc, Peer, agent_on_call, rms, talk_both_ways
 
 pytestmark = pytest.mark.sip
 
@@ -17,12 +17,7 @@ pytestmark = pytest.mark.sip
 async def test_agent_hands_the_caller_over_to_119(hotline: HotlineProc, caller: Peer, far: Peer,
                                                   tmp_path: Path) -> None:
     token = hotline.cli("token", "issue", "1001")
-    hotline.set_agent("1001", "ready")
-    leg = await caller.dial(hotline.uri)
-    caller.send(P.SEND_DTMF, call=leg, digits="0")
-    agent = await far.answer_next()
-    assert agent.get("called") == "1001"
-    await hotline.wait_for(lambda: hotline.api("/api/v1/orders")[1]["orders"], what="draft order")
+    leg, agent = await agent_on_call(hotline, caller, far)
     admin_token, hotline.token = hotline.token, token
     try:
         status, body = await asyncio.to_thread(hotline.api, "/api/v1/transfer", "POST", {"line": "119"})
@@ -44,12 +39,8 @@ async def test_agent_hands_the_caller_over_to_119(hotline: HotlineProc, caller: 
     assert status == 200 and body["order"]["summary"].startswith("【已一键转接119】")
     await far.wait_state(str(agent.get("call")), "ended")  # the agent's softphone is released
     fleg = str(fire.get("call"))
-    far.send(P.PLAY, call=fleg, file=str(make_tone(tmp_path, 1000)))
-    caller.send(P.PLAY, call=leg, file=str(make_tone(tmp_path, 600)))
-    await asyncio.sleep(3)
-    heard_by_caller, rate = await caller.heard(leg, 2)
-    heard_by_119, rate2 = await far.heard(fleg, 2)
-    assert tone_level(heard_by_caller, rate, 1000) > 0.5 and tone_level(heard_by_119, rate2, 600) > 0.5
+    heard_by_caller, heard_by_119 = await talk_both_ways(caller, leg, far, fleg, tmp_path)
+    assert heard_by_caller > 0.5 and heard_by_119 > 0.5
     far.send(P.HANGUP, call=fleg)
     await caller.wait_state(leg, "ended")
     rec = await hotline.wait_call(lambda c: c["ended_at"])
@@ -59,12 +50,7 @@ async def test_agent_hands_the_caller_over_to_119(hotline: HotlineProc, caller: 
 
 async def test_agent_holds_then_transfers_to_another_agent(hotline: HotlineProc, caller: Peer, far: Peer) -> None:
     t1001 = hotline.cli("token", "issue", "1001")
-    hotline.set_agent("1001", "ready")
-    leg = await caller.dial(hotline.uri)
-    caller.send(P.SEND_DTMF, call=leg, digits="0")
-    first = await far.answer_next()
-    assert first.get("called") == "1001"
-    await hotline.wait_for(lambda: hotline.api("/api/v1/orders")[1]["orders"], what="draft order")
+    leg, first = await agent_on_call(hotline, caller, far)
     admin, hotline.token = hotline.token, t1001
     try:
         assert hotline.api("/api/v1/hold", "POST", {"on": True})[0] == 200

@@ -71,6 +71,10 @@ async def test_agent_takes_a_call_and_finalises_the_order(desk_hotline: HotlineP
     said = await page.inner_text("#transcript")
     assert said.strip() and "等待来电" not in said  # the caller's recognised words are on screen
     await page.wait_for_function("document.getElementById('state').textContent === '通话中'")
+    # the caller goes on talking to the agent: their words appear live
+    caller.send(P.PLAY, call=leg, file=str(speak(tmp_path, "그리고 밤에는 가로등도 꺼져 있어서 너무 어둡습니다")))
+    await page.wait_for_selector("#transcript li.live", timeout=20000)
+    assert (await page.inner_text("#transcript li.live")).strip()
     await page.select_option("#category", "投诉")
     await page.select_option("#topic", "市政设施")
     await page.select_option("#district", "朝阳区")
