@@ -59,7 +59,7 @@ def _serve(config_dir: Path | None) -> int:
     except MenuError as exc:
         print(f"error: menus invalid, not starting:\n{exc}", file=sys.stderr)
         return 1
-    except OSError as exc:
+    except (ConfigError, OSError) as exc:  # e.g. a broken dispatch.yaml, a port in use
         return _error(exc)
     return 0
 

@@ -55,3 +55,11 @@ def test_bad_hotline_yaml_stops_with_file_key_reason(tmp_path: Path) -> None:
 def test_config_dir_must_exist(tmp_path: Path) -> None:
     r = run("check-config", "--config", str(tmp_path / "nope"))
     assert r.returncode == 1 and "not a directory" in r.stderr
+
+
+def test_a_broken_dispatch_catalog_is_reported_by_check_config(tmp_path: Path) -> None:
+    (tmp_path / "dispatch.yaml").write_text("topics: oops\n")
+    r = run("check-config", "--config", str(tmp_path))
+    assert r.returncode == 1
+    assert f"{tmp_path / 'dispatch.yaml'}: districts: expected a list of district names" in r.stderr
+    assert "Traceback" not in r.stderr
