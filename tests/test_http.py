@@ -256,3 +256,14 @@ async def test_admin_page_adds_an_agent_who_can_then_log_in(env: Env) -> None:
     await env.client.post("/logout", data={"csrf": csrf})
     assert (await login(env, "1003", "new-agent-pw"))[0] == 302
     assert (await env.client.get("/admin", allow_redirects=False)).status == 302  # agents are sent away
+
+
+async def test_finalise_refuses_an_empty_description_and_leaves_the_draft(env: Env) -> None:
+    url = f"/api/v1/orders/{env.order_1001}"
+    await env.client.put(url, json={"summary": "   ", "unit": "朝阳区城市管理委员会", "level": "7d"},
+                         headers=env.bearer("1001"))
+    r = await env.client.post(url + "/finalise", headers=env.bearer("1001"))
+    body = await r.json()
+    assert r.status == 400 and body["field"] == "summary" and "诉求内容" in body["error"]
+    after = await (await env.client.get(url, headers=env.bearer("1001"))).json()
+    assert after["status"] == "草稿" and after["number"] is None
