@@ -145,7 +145,10 @@ class AgentQueue:
                     await log.stamp("agent_answered_at")
                 await log.set(agent_id=agent.id)
                 served_by = agent
-                requeue = await self._talk(leg, agent_leg, agent, log)
+                try:
+                    requeue = await self._talk(leg, agent_leg, agent, log)
+                except HungUp:  # the caller left just as the agent answered: the agent had them
+                    return QueueResult(agent, wait)
                 if requeue is None:
                     return QueueResult(agent, wait)
                 # transferred by the agent: first in line again, for the chosen agent if any

@@ -96,3 +96,19 @@ async def test_caller_who_leaves_while_agent_rings_frees_the_agent() -> None:
     agent_leg_id = w.commands(P.DIAL)[0]["call"]
     assert {"call": agent_leg_id, "code": 0} in w.commands(P.HANGUP)
     assert agent.state == AgentState.READY
+
+
+async def test_caller_leaving_as_the_agent_answers_counts_as_handled() -> None:
+    w = FakeWorker()
+    agent = Agent("1001", "王丽", "sip:1001@x")
+    q = AgentQueue([agent], dial=w.dial, say=fake_say, music=Path("/m.wav"), ring_timeout=5)
+    q.set_state("1001", AgentState.READY)
+    caller = w.leg("a")
+    task = asyncio.create_task(q.serve(caller, FakeLog()))  # type: ignore[arg-type]
+    await pump(w)
+    agent_leg = w.legs[w.commands(P.DIAL)[0]["call"]]
+    agent_leg.deliver(P.event(P.STATE, call=agent_leg.id, state="answered", code=200))
+    caller.deliver(P.event(P.STATE, call="a", state="ended", code=200))  # same instant
+    result = await asyncio.wait_for(task, 2)
+    assert result.agent is agent and agent.state == AgentState.READY
+    assert {"call": agent_leg.id, "code": 0} in w.commands(P.HANGUP)
