@@ -17,6 +17,7 @@ class FakeLog:
         self.fields: dict[str, Any] = {}
 
     async def set(self, **f: Any) -> None:
+        await asyncio.sleep(0)  # the real log waits for the database thread
         self.fields.update(f)
 
     async def stamp(self, name: str) -> None:
@@ -108,7 +109,12 @@ async def test_caller_leaving_as_the_agent_answers_counts_as_handled() -> None:
     await pump(w)
     agent_leg = w.legs[w.commands(P.DIAL)[0]["call"]]
     agent_leg.deliver(P.event(P.STATE, call=agent_leg.id, state="answered", code=200))
-    caller.deliver(P.event(P.STATE, call="a", state="ended", code=200))  # same instant
+    for _ in range(100):  # let the queue take the answer (it waits on the log) but not bridge yet
+        if agent.state == AgentState.ON_CALL:
+            break
+        await asyncio.sleep(0)
+    assert agent.state == AgentState.ON_CALL
+    caller.deliver(P.event(P.STATE, call="a", state="ended", code=200))  # before the bridge is made
     result = await asyncio.wait_for(task, 2)
     assert result.agent is agent and agent.state == AgentState.READY
     assert {"call": agent_leg.id, "code": 0} in w.commands(P.HANGUP)
