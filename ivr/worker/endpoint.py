@@ -51,8 +51,6 @@ class Leg:
     inbound: bool
     media: Any = None
     player: Any = None
-    player_file: str = ""
-    player_loops: bool = False
     recorder: Any = None
     pending_play: tuple[str, bool] | None = None
     pending_record: str = ""
@@ -517,7 +515,7 @@ class MediaEndpoint:
             self.emit(P.event(P.ERROR, call=leg.leg_id, message=f"cannot play {file}: {exc.info()}"))
             self.emit(P.event(P.PLAYED, call=leg.leg_id, file=file, failed=True))
             return
-        leg.player, leg.player_file, leg.player_loops = player, file, loop
+        leg.player = player
         player.startTransmit(leg.media)
 
     def _stop_player(self, leg: Leg) -> None:
