@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
 
 from agent_desk import auth
@@ -237,7 +236,6 @@ async def test_wallboard_is_for_supervisors(env: Env) -> None:
     assert (await env.client.get("/api/v1/wallboard", headers=env.bearer("1001"))).status == 403
     w = await (await env.client.get("/api/v1/wallboard", headers=env.bearer("boss"))).json()
     assert w["calls"] == 1 and len(w["per_15_minutes"]) == 96 and {a["id"] for a in w["agents"]} == {"1001", "1002"}
-    _ = ClientSession  # the desk's pages use the same API from the browser
 
 
 async def test_admin_page_adds_an_agent_who_can_then_log_in(env: Env) -> None:

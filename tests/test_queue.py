@@ -8,6 +8,7 @@ from typing import Any
 
 from ivr import protocol as P
 from ivr.acd import Agent, AgentState
+from ivr.call import Leg
 from ivr.queueing import AgentQueue
 from tests.fakes import FakeWorker, fake_say
 
@@ -40,6 +41,19 @@ async def pump(worker: FakeWorker, rounds: int = 20) -> None:
                 finish_prompts(leg)
 
 
+async def ringing(log: FakeLog | None = None) -> tuple[FakeWorker, Agent, Leg, asyncio.Task[Any]]:
+    """One ready agent, one caller: the caller is queued and the agent's softphone is ringing."""
+    w = FakeWorker()
+    agent = Agent("1001", "王丽", "sip:1001@x")
+    q = AgentQueue([agent], dial=w.dial, say=fake_say, music=Path("/m.wav"), ring_timeout=5)
+    q.set_state("1001", AgentState.READY)
+    caller = w.leg("a")
+    task = asyncio.create_task(q.serve(caller, log or FakeLog()))  # type: ignore[arg-type]
+    await pump(w)
+    assert agent.state == AgentState.RINGING
+    return w, agent, caller, task
+
+
 async def test_position_is_announced_while_waiting() -> None:
     w = FakeWorker()
     q = AgentQueue([Agent("1001", "王丽", "sip:1001@x")], dial=w.dial, say=fake_say,
@@ -60,17 +74,10 @@ async def test_position_is_announced_while_waiting() -> None:
 
 
 async def test_ready_agent_rings_then_bridges_and_is_ready_again() -> None:
-    w = FakeWorker()
-    agent = Agent("1001", "王丽", "sip:1001@x")
-    q = AgentQueue([agent], dial=w.dial, say=fake_say, music=Path("/m.wav"), ring_timeout=5)
-    q.set_state("1001", AgentState.READY)
-    caller = w.leg("a")
     log = FakeLog()
-    task = asyncio.create_task(q.serve(caller, log))  # type: ignore[arg-type]
-    await pump(w)
+    w, agent, caller, task = await ringing(log)
     dial = w.commands(P.DIAL)[0]
     assert dial["uri"] == "sip:1001@x" and dial["caller"] == "13800138000"
-    assert agent.state == AgentState.RINGING
     agent_leg = w.legs[dial["call"]]
     agent_leg.deliver(P.event(P.STATE, call=agent_leg.id, state="answered", code=200))
     await pump(w)
@@ -84,14 +91,7 @@ async def test_ready_agent_rings_then_bridges_and_is_ready_again() -> None:
 
 
 async def test_caller_who_leaves_while_agent_rings_frees_the_agent() -> None:
-    w = FakeWorker()
-    agent = Agent("1001", "王丽", "sip:1001@x")
-    q = AgentQueue([agent], dial=w.dial, say=fake_say, music=Path("/m.wav"), ring_timeout=5)
-    q.set_state("1001", AgentState.READY)
-    caller = w.leg("a")
-    task = asyncio.create_task(q.serve(caller, FakeLog()))  # type: ignore[arg-type]
-    await pump(w)
-    assert agent.state == AgentState.RINGING
+    w, agent, caller, task = await ringing()
     caller.deliver(P.event(P.STATE, call="a", state="ended", code=200))
     await asyncio.gather(task, return_exceptions=True)
     agent_leg_id = w.commands(P.DIAL)[0]["call"]
@@ -100,13 +100,7 @@ async def test_caller_who_leaves_while_agent_rings_frees_the_agent() -> None:
 
 
 async def test_caller_leaving_as_the_agent_answers_counts_as_handled() -> None:
-    w = FakeWorker()
-    agent = Agent("1001", "王丽", "sip:1001@x")
-    q = AgentQueue([agent], dial=w.dial, say=fake_say, music=Path("/m.wav"), ring_timeout=5)
-    q.set_state("1001", AgentState.READY)
-    caller = w.leg("a")
-    task = asyncio.create_task(q.serve(caller, FakeLog()))  # type: ignore[arg-type]
-    await pump(w)
+    w, agent, caller, task = await ringing()
     agent_leg = w.legs[w.commands(P.DIAL)[0]["call"]]
     agent_leg.deliver(P.event(P.STATE, call=agent_leg.id, state="answered", code=200))
     for _ in range(100):  # let the queue take the answer (it waits on the log) but not bridge yet
