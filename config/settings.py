@@ -73,7 +73,7 @@ class Settings:
     asr_no_speech_timeout: float = 6.0
     asr_vad_threshold: float = 300.0
     asr_live_transcript: bool = True
-    kb_threshold: float = 0.25
+    kb_threshold: float | None = None   # None: the acceptance model's calibrated threshold
     wrap_up: float = 60.0
     retention_transcripts_days: int = 180
     retention_calls_days: int = 1095
@@ -98,7 +98,7 @@ _DEFAULTS: dict[str, Any] = {
     "tts": {"voice": "sit/cmn", "rate": 150},
     "asr": {"model": None, "end_silence": 0.6, "max_duration": 15, "no_speech_timeout": 6,
             "vad_threshold": 300, "live_transcript": True},
-    "kb": {"threshold": 0.25},
+    "kb": {"threshold": None},
     "retention": {"transcripts_days": 180, "call_records_days": 1095},
     "data_dir": "var",
 }
@@ -251,6 +251,7 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
     if not isinstance(voice, str) or not voice:
         raise ConfigError(path, "tts.voice", "expected an espeak-ng voice name such as sit/cmn")
     asr = d["asr"]
+    kb_t = d["kb"]["threshold"]
     model = asr["model"]
     if model is not None and (not isinstance(model, str) or not model.strip()):
         raise ConfigError(path, "asr.model", "expected the path of a Vosk model directory (or null for keys only)")
@@ -282,7 +283,7 @@ def _build(path: Path, d: dict[str, Any], config_dir: Path) -> Settings:
         asr_max_duration=float(_number(path, "asr.max_duration", asr["max_duration"], 2, 120)),
         asr_no_speech_timeout=float(_number(path, "asr.no_speech_timeout", asr["no_speech_timeout"], 1, 60)),
         asr_vad_threshold=float(_number(path, "asr.vad_threshold", asr["vad_threshold"], 10, 20000)),
-        kb_threshold=float(_number(path, "kb.threshold", d["kb"]["threshold"], 0, 1)),
+        kb_threshold=None if kb_t is None else float(_number(path, "kb.threshold", kb_t, 0, 1)),
         asr_live_transcript=_flag(path, "asr.live_transcript", asr["live_transcript"]),
         wrap_up=float(_number(path, "queue.wrap_up", q["wrap_up"], 0, 3600)),
         retention_transcripts_days=_number(path, "retention.transcripts_days", d["retention"]["transcripts_days"],

@@ -28,7 +28,7 @@ from ivr.prompts import EspeakSynthesizer, PromptCache
 from ivr.queueing import AgentQueue
 from ivr.robot import Understanding
 from kb.entries import read_dir
-from kb.service import KnowledgeBase, load_tokenizer
+from kb.service import open_knowledge_base
 from kb.store import import_entries, load_entries
 from triage.catalog import load_catalog
 from triage.model import load as load_model
@@ -122,8 +122,7 @@ class Hotline:
         if not load_entries(engine):
             report = import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
             logger.info("knowledge base was empty: imported %d shipped entries", len(report.added))
-        kb = KnowledgeBase(engine, load_tokenizer(config_file(self.s.config_dir, "kb_synonyms.yaml")),
-                           self.s.kb_threshold)
+        kb = open_knowledge_base(engine, self.s.config_dir, self.s.kb_threshold)
         kb.refresh()
         model = load_model(config_file(self.s.config_dir, "triage_model.json"))
         return Understanding(kb, catalog, self.s.robot_confirm_timeout, model)

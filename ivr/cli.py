@@ -74,7 +74,7 @@ def _engine(config_dir: Path | None) -> Any:
 
 def _kb(args: argparse.Namespace) -> int:
     from kb.entries import dump_entries, read_dir, read_entries
-    from kb.service import KnowledgeBase, load_tokenizer
+    from kb.service import open_knowledge_base
     from kb.store import import_entries, load_entries
 
     try:
@@ -90,7 +90,7 @@ def _kb(args: argparse.Namespace) -> int:
             print(f"exported {len(load_entries(engine))} entries to {args.file}")
             return 0
         settings = load_settings(args.config)
-        kb = KnowledgeBase(engine, load_tokenizer(config_file(args.config, "kb_synonyms.yaml")), settings.kb_threshold)
+        kb = open_knowledge_base(engine, args.config, settings.kb_threshold)
         answer = kb.ask(args.text)
     except (ConfigError, OSError) as exc:
         return _error(exc)

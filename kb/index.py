@@ -9,8 +9,9 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from kb.confidence import Acceptance
 from kb.entries import Entry
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class Tokenizer:
         words = [w for w in words if w not in STOPWORDS]
         grams = []
         for run in _CJK.findall(" ".join(words)):
-            grams += [run[i:i + 2] for i in range(len(run) - 1)]
-        return words + ["~" + g for g in grams]
+            grams += ["~" + run[i:i + 2] for i in range(len(run) - 1)] + ["~c" + ch for ch in run]
+        return words + grams
 
     def _phrases(self) -> list[tuple[str, str]]:
         # multi-character synonyms are replaced before segmentation, longest first
@@ -67,7 +68,9 @@ class Tokenizer:
 class Hit:
     entry: Entry
     score: float        # BM25
-    confidence: float   # 0..1: idf-weighted share of the question the entry covers
+    confidence: float   # 0..1: the acceptance model's probability that this is the right answer,
+    #                     or without one the idf-weighted share of the question the entry covers
+    features: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 class _Bm25:
@@ -101,14 +104,19 @@ class _Bm25:
 
 
 class Index:
-    """BM25 over every phrasing of every entry (an entry scores by its best phrasing) plus BM25
-    over the answers, which carry the words a caller uses for their situation."""
+    """Three BM25 indexes, added up per entry: over every phrasing (an entry scores by its best
+    phrasing), over each entry's phrasings taken together (words a caller uses that are spread
+    over several phrasings), and over the answers, which carry the words a caller uses for their
+    situation. Terms: jieba words, character bigrams and single characters (bench/understanding.py
+    measured each: single characters catch paraphrases that share no word)."""
 
-    ANSWER_WEIGHT = 1.0
+    ALL_QUESTIONS_WEIGHT = 0.6
+    ANSWER_WEIGHT = 0.7
 
-    def __init__(self, entries: list[Entry], tokenizer: Tokenizer) -> None:
+    def __init__(self, entries: list[Entry], tokenizer: Tokenizer, acceptance: Acceptance | None = None) -> None:
         self.tok = tokenizer
         self.entries = entries
+        self.acceptance = acceptance
         self._owner: list[int] = []
         docs: list[Counter[str]] = []
         for i, e in enumerate(entries):
@@ -116,6 +124,7 @@ class Index:
                 docs.append(Counter(self.tok(q + " " + e.topic)))
                 self._owner.append(i)
         self._questions = _Bm25(docs)
+        self._together = _Bm25([Counter(self.tok(" ".join(e.questions))) for e in entries])
         self._answers = _Bm25([Counter(self.tok(e.answer)) for e in entries])
 
     def search(self, question: str, k: int = 3) -> list[Hit]:
@@ -128,20 +137,41 @@ class Index:
             if e not in best or s > best[e][0]:
                 best[e] = (s, d)
         combined: dict[int, float] = {e: s for e, (s, _) in best.items()}
-        for e, s in self._answers.scores(q_terms).items():
-            combined[e] = combined.get(e, 0.0) + self.ANSWER_WEIGHT * s
-        ranked = sorted(combined.items(), key=lambda x: -x[1])[:k]
-        return [Hit(self.entries[e], s, self._coverage(q_terms, e, best.get(e, (0.0, -1))[1])) for e, s in ranked]
+        for weight, bm25 in ((self.ALL_QUESTIONS_WEIGHT, self._together), (self.ANSWER_WEIGHT, self._answers)):
+            for e, s in bm25.scores(q_terms).items():
+                combined[e] = combined.get(e, 0.0) + weight * s
+        ranked = sorted(combined.items(), key=lambda x: -x[1])[:max(k, 2)]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        hits = []
+        for e, score in ranked[:k]:
+            f = self._features(q_terms, e, best.get(e, (0.0, -1))[1], score, second)
+            confidence = self.acceptance.prob(f) if self.acceptance else f["coverage"]
+            hits.append(Hit(self.entries[e], score, confidence, f))
+        return hits
 
-    def _coverage(self, q: Counter[str], entry: int, doc: int) -> float:
+    def _features(self, q: Counter[str], entry: int, doc: int, score: float, second: float) -> dict[str, float]:
+        """What the acceptance model weighs: how much of the question the entry covers (by its best
+        phrasing, by all its phrasings, by its answer; all terms and whole words only), how much of
+        the question the knowledge base knows at all, and how far the entry is ahead of the next."""
         question = self._questions.docs[doc] if doc >= 0 else Counter()
-        answer = self._answers.docs[entry]
-        total = covered = 0.0
+        together, answer = self._together.docs[entry], self._answers.docs[entry]
+        total = covered = best_phrasing = all_phrasings = known = 0.0
+        words = words_covered = 0.0
         for t in q:
             idf = self._questions.idf.get(t, self._answers.idf.get(t, self._questions.max_idf))
             total += idf
+            known += idf * (t in self._questions.idf or t in self._answers.idf)
+            best_phrasing += idf * (t in question)
+            all_phrasings += idf * (t in together)
             if t in question:
                 covered += idf
             elif t in answer:
                 covered += 0.6 * idf
-        return covered / total if total else 0.0
+            if not t.startswith("~"):
+                words += idf
+                words_covered += idf * (t in together or t in answer)
+        total = total or 1.0
+        return {"coverage": covered / total, "best_phrasing": best_phrasing / total,
+                "all_phrasings": all_phrasings / total, "words": words_covered / words if words else 0.0,
+                "known": known / total, "margin": (score - second) / score if score > 0 else 0.0,
+                "strength": score / (score + total), "length": min(1.0, len(q) / 40)}

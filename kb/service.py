@@ -10,13 +10,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from config.settings import read_yaml
+from config.settings import config_file, read_yaml
+from kb.confidence import Acceptance
+from kb.confidence import load as load_acceptance
 from kb.index import Hit, Index, Tokenizer, load_synonyms
 from kb.store import load_entries, version
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.25  # calibrated by bench/understanding.py on the labelled sets
+COVERAGE_THRESHOLD = 0.35  # without an acceptance model (kb_confidence.json), on plain coverage
 
 
 @dataclass(frozen=True)
@@ -40,11 +42,23 @@ def load_tokenizer(synonyms_file: Path) -> Tokenizer:
     return Tokenizer(load_synonyms(g for g in groups if isinstance(g, list)))
 
 
-class KnowledgeBase:
-    """Answers questions from the entries valid today; call refresh() to pick up edits."""
+def open_knowledge_base(engine: Engine, config_dir: Path | None, threshold: float | None = None) -> KnowledgeBase:
+    """The knowledge base with the operator's (or the shipped) synonyms and acceptance model."""
+    return KnowledgeBase(engine, load_tokenizer(config_file(config_dir, "kb_synonyms.yaml")), threshold,
+                         load_acceptance(config_file(config_dir, "kb_confidence.json")))
 
-    def __init__(self, engine: Engine, tokenizer: Tokenizer, threshold: float = DEFAULT_THRESHOLD) -> None:
-        self.engine, self.tok, self.threshold = engine, tokenizer, threshold
+
+class KnowledgeBase:
+    """Answers questions from the entries valid today; call refresh() to pick up edits.
+
+    An answer is given when its confidence reaches the threshold: the one configured, else the one
+    the acceptance model was calibrated with (kb/confidence.py)."""
+
+    def __init__(self, engine: Engine, tokenizer: Tokenizer, threshold: float | None = None,
+                 acceptance: Acceptance | None = None) -> None:
+        self.engine, self.tok, self.acceptance = engine, tokenizer, acceptance
+        self.threshold = threshold if threshold is not None else (
+            acceptance.threshold if acceptance is not None else COVERAGE_THRESHOLD)
         self._index: Index | None = None
         self._version: tuple[int, str] | None = None
         self._lock = threading.Lock()
@@ -56,7 +70,7 @@ class KnowledgeBase:
             return False
         today = dt.date.today()
         entries = [e for e in load_entries(self.engine) if e.valid_on(today)]
-        index = Index(entries, self.tok)
+        index = Index(entries, self.tok, self.acceptance)
         with self._lock:
             self._index, self._version = index, v
         logger.info("knowledge base loaded: %d entries in force", len(entries))

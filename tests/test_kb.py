@@ -12,7 +12,7 @@ import yaml
 
 from config.settings import SHIPPED_DIR, ConfigError
 from kb.entries import dump_entries, read_dir, read_entries
-from kb.service import KnowledgeBase, load_tokenizer
+from kb.service import open_knowledge_base
 from kb.store import import_entries, load_entries
 from workorders.db import make_engine, migrate
 
@@ -97,7 +97,7 @@ def test_cli_import_refuses_a_broken_file_and_keeps_the_old_entries(tmp_path: Pa
 ])
 def test_paraphrases_find_the_right_entry(engine, question: str, entry: str) -> None:  # type: ignore[no-untyped-def]
     import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
-    kb = KnowledgeBase(engine, load_tokenizer(SHIPPED_DIR / "kb_synonyms.yaml"))
+    kb = open_knowledge_base(engine, None)
     answer = kb.ask(question)
     assert answer.id == entry, kb.search(question)
 
@@ -105,12 +105,12 @@ def test_paraphrases_find_the_right_entry(engine, question: str, entry: str) -> 
 @pytest.mark.parametrize("question", ["明天北京会下雨吗", "双色球怎么才能中奖", "附近哪家火锅店好吃"])
 def test_out_of_scope_questions_get_no_answer(engine, question: str) -> None:  # type: ignore[no-untyped-def]
     import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
-    kb = KnowledgeBase(engine, load_tokenizer(SHIPPED_DIR / "kb_synonyms.yaml"))
+    kb = open_knowledge_base(engine, None)
     assert kb.ask(question).id is None
 
 
 def test_edits_take_effect_on_refresh_without_restart(engine) -> None:  # type: ignore[no-untyped-def]
-    kb = KnowledgeBase(engine, load_tokenizer(SHIPPED_DIR / "kb_synonyms.yaml"))
+    kb = open_knowledge_base(engine, None)
     from kb.entries import Entry
     import_entries(engine, [Entry("a", ("居住证怎么办理",), "旧答案")])
     assert kb.ask("居住证怎么办理").answer == "旧答案"
@@ -128,7 +128,7 @@ def test_cli_triage_json() -> None:
 def test_held_apart_paraphrases_keep_their_measured_accuracy(engine) -> None:  # type: ignore[no-untyped-def]
     """The test half of bench/data/kb_eval_*.yaml (never used to tune): guard the measured top-1."""
     import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
-    kb = KnowledgeBase(engine, load_tokenizer(SHIPPED_DIR / "kb_synonyms.yaml"))
+    kb = open_knowledge_base(engine, None)
     qs = []
     for f in sorted((SHIPPED_DIR.parent / "bench" / "data").glob("kb_eval_*.yaml")):
         qs += yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]

@@ -24,7 +24,7 @@ from ivr.listening import Hearing, ListenSettings
 from ivr.menu import load_valid_menus
 from ivr.queueing import AgentQueue
 from kb.entries import read_dir
-from kb.service import KnowledgeBase, load_tokenizer
+from kb.service import open_knowledge_base
 from kb.store import import_entries
 from tests.fakes import FakeWorker, fake_say
 from triage.catalog import load_catalog
@@ -74,7 +74,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Callable[[list[str]], Rig]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'h.db'}")
     migrate(engine)
     import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
-    kb = KnowledgeBase(engine, load_tokenizer(SHIPPED_DIR / "kb_synonyms.yaml"))
+    kb = open_knowledge_base(engine, None)
     store = CallStore(engine)
     menus = load_valid_menus(SHIPPED_DIR / "ivr.yaml", {"110", "119", "120", "122"})
 

@@ -1,11 +1,17 @@
-"""A small learned layer under the triage rules: logistic regression over character n-grams.
+"""The learned layer of triage: logistic regression over character n-grams and the rules' evidence.
 
 Rules catch the words we thought of; callers describe emergencies in words nobody listed
-(“满屋子都是气”, “轮子还在转”). The model, trained on the labelled utterances in bench/data/,
-adds the lines it is fairly sure of, so recall on new wordings rises (bench/understanding.py
-reports both). Pure Python, no dependencies; the weights ship as config/triage_model.json.
+(“满屋子都是气”, “轮子还在转”), and the rules' context words (past, hazard, about the service)
+sometimes set aside a real emergency or keep a false one. The model sees both the wording
+(character 1-3 grams) and what the rules found (triage/signals.py), and decides each line with a
+threshold chosen by cross-validation for recall. Pure Python at run time; the weights ship as
+config/triage_model.json.
 
     .venv/bin/python -m triage.model train     # rebuild config/triage_model.json
+
+Training reads triage/data/*.yaml (labelled utterances) and, as consultations that are never
+emergencies, the knowledge base's questions (config/kb/, kb/data/). It never reads bench/data/,
+which holds the evaluation sets.
 """
 
 from __future__ import annotations
@@ -15,13 +21,19 @@ import json
 import math
 import random
 import sys
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from triage import rules
+from triage.signals import Evidence, evidence, normalise, rule_category
+
 LINES = ("110", "119", "120", "122")
 CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议")
+RECALL_TARGET = 0.995   # cross-validated recall each line's threshold is chosen for
 
 
 def ngrams(text: str) -> set[str]:
@@ -32,68 +44,182 @@ def ngrams(text: str) -> set[str]:
     return out
 
 
+def line_features(text: str, ev: Evidence) -> set[str]:
+    return ngrams(text) | ev.features()
+
+
+def category_features(text: str, lines: Sequence[str], rule_cat: str) -> set[str]:
+    import re
+
+    out = ngrams(text) | {f"RC:{rule_cat}", "E:yes" if lines else "E:no"}
+    if re.search(rules.EXPLICIT_TYPE, text):
+        out.add(f"X:{rule_cat}")
+    return out
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
 @dataclass(frozen=True)
 class Linear:
     weights: dict[str, float]
     bias: float
 
-    def prob(self, features: set[str]) -> float:
-        z = self.bias + sum(self.weights.get(f, 0.0) for f in features)
-        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+    def prob(self, features: Iterable[str]) -> float:
+        return _sigmoid(self.bias + sum(self.weights.get(f, 0.0) for f in features))
 
 
 @dataclass(frozen=True)
 class TriageModel:
     lines: dict[str, Linear]
     categories: dict[str, Linear]
-    threshold: float = 0.3
+    thresholds: dict[str, float] = field(default_factory=dict)
 
-    def emergency_probs(self, text: str) -> dict[str, float]:
-        f = ngrams(text)
+    def threshold(self, line: str) -> float:
+        """Per line, or "any": the threshold on the most likely line for an emergency at all."""
+        return self.thresholds.get(line, 0.5)
+
+    def emergency_probs(self, text: str, ev: Evidence | None = None) -> dict[str, float]:
+        f = line_features(text, ev if ev is not None else evidence(text))
         return {line: m.prob(f) for line, m in self.lines.items()}
 
-    def category_probs(self, text: str) -> dict[str, float]:
-        f = ngrams(text)
+    def category_probs(self, text: str, lines: Sequence[str], rule_cat: str) -> dict[str, float]:
+        f = category_features(text, lines, rule_cat)
         return {c: m.prob(f) for c, m in self.categories.items()}
 
 
-def fit(data: list[tuple[set[str], bool]], epochs: int = 30, rate: float = 0.5, positive_weight: float = 3.0,
-        seed: int = 1) -> Linear:
-    """Logistic regression by SGD; positives weighted up (a missed emergency costs more)."""
-    w: dict[str, float] = {}
-    b = 0.0
-    rows = list(data)
+def fit(rows: Sequence[tuple[Sequence[int], bool]], n_features: int, epochs: int = 12,
+        positive_weight: float = 1.0, l2: float = 1e-5, seed: int = 1) -> tuple[list[float], float]:
+    """Logistic regression by AdaGrad SGD over integer feature ids; positives weighted up."""
+    w = [0.0] * n_features
+    g2 = [1e-8] * n_features
+    b, b2 = 0.0, 1e-8
+    order = list(range(len(rows)))
     rng = random.Random(seed)
+    rate = 0.3
     for _ in range(epochs):
-        rng.shuffle(rows)
-        for feats, y in rows:
-            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, b + sum(w.get(f, 0.0) for f in feats)))))
+        rng.shuffle(order)
+        for i in order:
+            feats, y = rows[i]
+            p = _sigmoid(b + sum(w[f] for f in feats))
             g = ((1.0 if y else 0.0) - p) * (positive_weight if y else 1.0)
-            b += rate * g * 0.1
-            step = rate * g / math.sqrt(len(feats) or 1)
+            b2 += g * g
+            b += rate * g / math.sqrt(b2)
             for f in feats:
-                w[f] = w.get(f, 0.0) * (1 - 1e-4) + step
-    return Linear({f: round(v, 3) for f, v in w.items() if abs(v) >= 0.03}, round(b, 3))
+                gf = g - l2 * w[f]
+                g2[f] += gf * gf
+                w[f] += rate * gf / math.sqrt(g2[f])
+    return w, b
 
 
-def train(data_dir: Path) -> TriageModel:
-    from triage.engine import normalise
+class _Vocab:
+    """Feature ids for the features seen at least MIN_COUNT times (rarer ones only memorise)."""
 
-    items = yaml.safe_load((data_dir / "triage_eval.yaml").read_text(encoding="utf-8"))["items"]
+    MIN_COUNT = 3
+
+    def __init__(self, texts: Iterable[set[str]]) -> None:
+        counts: Counter[str] = Counter()
+        for feats in texts:
+            counts.update(feats)
+        self.ids: dict[str, int] = {}
+        for f, n in counts.items():
+            if n >= self.MIN_COUNT:
+                self.ids[f] = len(self.ids)
+
+    def encode(self, feats: Iterable[str]) -> list[int]:
+        return [i for f in feats if (i := self.ids.get(f)) is not None]
+
+    def linear(self, w: list[float], b: float) -> Linear:
+        names = {i: f for f, i in self.ids.items()}
+        return Linear({names[i]: round(v, 2) for i, v in enumerate(w) if abs(v) >= 0.02}, round(b, 3))
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str                    # normalised
+    lines: frozenset[str]
+    category: str | None         # None: not used for the request type
+
+
+def load_examples(root: Path) -> list[Example]:
+    out: list[Example] = []
+    for f in sorted(glob.glob(str(root / "triage" / "data" / "*.yaml"))):
+        for it in yaml.safe_load(Path(f).read_text(encoding="utf-8"))["items"]:
+            out.append(Example(normalise(it["text"]), frozenset(it["emergency"]), it["category"]))
     questions: list[str] = []
-    for f in sorted(glob.glob(str(data_dir / "kb_eval_*.yaml"))):
-        questions += [q["q"] for q in yaml.safe_load(Path(f).read_text(encoding="utf-8"))["questions"]]
-    questions += yaml.safe_load((data_dir / "kb_out_of_scope.yaml").read_text(encoding="utf-8"))["questions"]
-    rows = [(ngrams(normalise(i["text"])), set(i["emergency"]), i["category"]) for i in items]
-    rows += [(ngrams(normalise(q)), set(), "咨询") for q in questions]  # consultations: never emergencies
-    lines = {line: fit([(f, line in e) for f, e, _ in rows]) for line in LINES}
-    labelled = [(ngrams(normalise(i["text"])), i["category"]) for i in items]
-    categories = {c: fit([(f, cat == c) for f, cat in labelled], positive_weight=1.0) for c in CATEGORIES}
-    return TriageModel(lines, categories)
+    for f in sorted(glob.glob(str(root / "config" / "kb" / "*.yaml"))):
+        for e in yaml.safe_load(Path(f).read_text(encoding="utf-8"))["entries"]:
+            questions += e["questions"]
+    oos = root / "kb" / "data" / "out_of_scope_train.yaml"
+    if oos.is_file():
+        questions += yaml.safe_load(oos.read_text(encoding="utf-8"))["questions"]
+    # consultations: never emergencies; one in six also teaches the request type 咨询
+    out += [Example(normalise(q), frozenset(), "咨询" if i % 6 == 0 else None) for i, q in enumerate(questions)]
+    return out
+
+
+def _train(examples: Sequence[Example], seed: int = 1) -> TriageModel:
+    evs = [evidence(x.text) for x in examples]
+    raw = [line_features(x.text, ev) for x, ev in zip(examples, evs, strict=True)]
+    cat_raw: list[tuple[set[str], str]] = []
+    for x in examples:
+        if x.category is not None:
+            gold = tuple(sorted(x.lines))  # at run time the lines decided just before
+            rule_cat, _ = rule_category(x.text, gold)
+            cat_raw.append((category_features(x.text, gold, rule_cat), x.category))
+    vocab = _Vocab(raw + [f for f, _ in cat_raw])
+    feats = [vocab.encode(f) for f in raw]
+    lines = {}
+    for line in LINES:
+        rows = [(f, line in x.lines) for f, x in zip(feats, examples, strict=True)]
+        pos = sum(1 for _, y in rows if y)
+        w, b = fit(rows, len(vocab.ids), positive_weight=max(1.0, (len(rows) - pos) / max(1, pos) / 4), seed=seed)
+        lines[line] = (w, b)
+    cat_rows = [(vocab.encode(f), y) for f, y in cat_raw]
+    cats = {c: fit([(f, y == c) for f, y in cat_rows], len(vocab.ids), seed=seed) for c in CATEGORIES}
+    return TriageModel({k: vocab.linear(*v) for k, v in lines.items()}, {k: vocab.linear(*v) for k, v in cats.items()})
+
+
+def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, float], dict[str, str]]:
+    """From cross-validated probabilities: "any", the threshold on the most likely line whose recall
+    of emergencies is at least RECALL_TARGET (an emergency is never missed for want of certainty
+    about which line); per line, the threshold with the best F1 (which lines to ring)."""
+    idx = list(range(len(examples)))
+    random.Random(3).shuffle(idx)
+    oof: list[tuple[dict[str, float], frozenset[str]]] = []
+    for k in range(folds):
+        test = set(idx[k::folds])
+        model = _train([x for i, x in enumerate(examples) if i not in test], seed=k)
+        oof += [(model.emergency_probs(examples[i].text), examples[i].lines) for i in sorted(test)]
+    thresholds, report = {}, {}
+    top = sorted(max(p.values()) for p, gold in oof if gold)
+    t_any = max(0.02, min(0.5, top[int(len(top) * (1 - RECALL_TARGET))] - 1e-3))
+    tp = sum(1 for p, gold in oof if gold and max(p.values()) >= t_any)
+    fp = sum(1 for p, gold in oof if not gold and max(p.values()) >= t_any)
+    thresholds["any"] = round(t_any, 3)
+    report["any"] = f"threshold {t_any:.3f}: recall {tp}/{len(top)}, precision {tp / max(1, tp + fp):.1%}"
+    for line in LINES:
+        def f1(t: float, line: str = line) -> float:
+            tp = sum(1 for p, gold in oof if line in gold and p[line] >= t)
+            fp = sum(1 for p, gold in oof if line not in gold and p[line] >= t)
+            fn = sum(1 for p, gold in oof if line in gold and p[line] < t)
+            return 2 * tp / max(1, 2 * tp + fp + fn)
+        t = max((x / 100 for x in range(5, 91)), key=f1)
+        thresholds[line] = t
+        report[line] = f"threshold {t:.2f}: F1 {f1(t):.1%}"
+    return thresholds, report
+
+
+def train(root: Path) -> tuple[TriageModel, dict[str, str]]:
+    examples = load_examples(root)
+    thresholds, report = choose_thresholds(examples)
+    m = _train(examples)
+    return TriageModel(m.lines, m.categories, thresholds), report
 
 
 def save(model: TriageModel, path: Path) -> None:
-    data = {"threshold": model.threshold,
+    data = {"thresholds": model.thresholds,
             "lines": {k: {"bias": m.bias, "weights": m.weights} for k, m in model.lines.items()},
             "categories": {k: {"bias": m.bias, "weights": m.weights} for k, m in model.categories.items()}}
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True), encoding="utf-8")
@@ -109,7 +235,8 @@ def load(path: Path) -> TriageModel | None:
         return Linear({str(k): float(v) for k, v in dict(d["weights"]).items()}, float(d["bias"]))  # type: ignore[call-overload, arg-type]
 
     return TriageModel({k: linear(v) for k, v in raw["lines"].items()},
-                       {k: linear(v) for k, v in raw.get("categories", {}).items()}, float(raw.get("threshold", 0.3)))
+                       {k: linear(v) for k, v in raw.get("categories", {}).items()},
+                       {str(k): float(v) for k, v in raw.get("thresholds", {}).items()})
 
 
 def main(argv: list[str]) -> int:
@@ -118,7 +245,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m triage.model train", file=sys.stderr)
         return 2
     out = root / "config" / "triage_model.json"
-    save(train(root / "bench" / "data"), out)
+    model, report = train(root)
+    save(model, out)
+    for line, text in report.items():
+        print(f"{line}: {text}")
     print(f"wrote {out} ({out.stat().st_size // 1024} KB)")
     return 0
 

@@ -9,8 +9,10 @@ import pytest
 from config.settings import SHIPPED_DIR, ConfigError
 from triage.catalog import load_catalog, unit_for
 from triage.engine import triage
+from triage.model import load as load_model
 
 CATALOG = load_catalog(SHIPPED_DIR / "dispatch.yaml")
+MODEL = load_model(SHIPPED_DIR / "triage_model.json")
 
 
 @pytest.mark.parametrize(("text", "lines"), [
@@ -28,6 +30,8 @@ CATALOG = load_catalog(SHIPPED_DIR / "dispatch.yaml")
 def test_emergencies_are_found(text: str, lines: tuple[str, ...]) -> None:
     r = triage(text, CATALOG)
     assert r.lines == lines and r.emergency == lines[0] and r.level == "2h", r.reasons
+    with_model = triage(text, CATALOG, MODEL)  # as the hotline runs: the model may add a line, never drop these
+    assert with_model.emergency == lines[0] and set(lines) <= set(with_model.lines), with_model.reasons
 
 
 @pytest.mark.parametrize("text", [
@@ -42,8 +46,9 @@ def test_emergencies_are_found(text: str, lines: tuple[str, ...]) -> None:
     "交通事故责任认定书在哪里领",
 ])
 def test_talk_about_emergencies_is_not_an_emergency(text: str) -> None:
-    r = triage(text, CATALOG)
-    assert r.emergency is None, r.reasons
+    for model in (None, MODEL):
+        r = triage(text, CATALOG, model)
+        assert r.emergency is None, r.reasons
 
 
 @pytest.mark.parametrize(("text", "category"), [
@@ -55,6 +60,7 @@ def test_talk_about_emergencies_is_not_an_emergency(text: str) -> None:
 ])
 def test_request_type(text: str, category: str) -> None:
     assert triage(text, CATALOG).category == category
+    assert triage(text, CATALOG, MODEL).category == category
 
 
 def test_topic_unit_and_district() -> None:
@@ -88,9 +94,7 @@ def test_bad_catalog_names_key_and_reason(tmp_path: Path, text: str, key: str, r
 
 
 def test_the_model_catches_wordings_the_rules_do_not_list() -> None:
-    from triage.model import load
-
-    model = load(SHIPPED_DIR / "triage_model.json")
+    model = MODEL
     assert model is not None
     text = "我老伴说话含糊不清一边手抬不起来"  # stroke signs, none of the rule words
     assert triage(text, CATALOG).emergency is None

@@ -1,0 +1,155 @@
+"""Whether the best entry really answers the question: a small logistic model over the index's
+features of the top hit (kb/index.py: Index._features), so that out-of-scope questions go to a
+person instead of getting a wrong answer read to them.
+
+    .venv/bin/python -m kb.confidence train    # rebuild config/kb_confidence.json
+
+Training data: the shipped entries' own phrasings, each asked of an index built without it
+(five folds), labelled by whether the top hit was its entry; and kb/data/out_of_scope_train.yaml,
+questions the knowledge base must not answer. The threshold is the one that maximises the share
+of phrasings answered correctly plus the share of out-of-scope questions refused, on those folds.
+bench/data/ is never read here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kb.entries import Entry
+    from kb.index import Tokenizer
+
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+
+    def prob(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(w * features.get(name, 0.0) for name, w in self.weights.items())
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+Row = tuple[dict[str, float], bool]   # (features of the top hit, is it the right entry?)
+
+
+def fit(rows: Sequence[Row], iterations: int = 3000, rate: float = 1.0) -> tuple[dict[str, float], float]:
+    """Logistic regression by full-batch gradient descent (a handful of dense features)."""
+    names = sorted(rows[0][0])
+    w = dict.fromkeys(names, 0.0)
+    b = 0.0
+    n = len(rows)
+    for _ in range(iterations):
+        gw = dict.fromkeys(names, 0.0)
+        gb = 0.0
+        for f, y in rows:
+            z = b + sum(w[k] * f[k] for k in names)
+            err = (1.0 if y else 0.0) - 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
+            gb += err
+            for k in names:
+                gw[k] += err * f[k]
+        b += rate * gb / n
+        for k in names:
+            w[k] += rate * (gw[k] / n - 1e-4 * w[k])
+    return {k: round(v, 4) for k, v in w.items()}, round(b, 4)
+
+
+def held_out_rows(entries: list[Entry], tok: Tokenizer) -> list[Row]:
+    """Each phrasing asked of an index that lacks it: (features of the top hit, top hit right?)."""
+    from kb.index import Index
+
+    rows = []
+    for k in range(FOLDS):
+        asked: list[tuple[str, str]] = []
+        kept = []
+        for e in entries:
+            out = [q for i, q in enumerate(e.questions) if i % FOLDS == k and i > 0]
+            asked += [(q, e.id) for q in out]
+            kept.append(replace(e, questions=tuple(q for q in e.questions if q not in out)))
+        index = Index(kept, tok)
+        for q, gold in asked:
+            hits = index.search(q, 1)
+            if hits:
+                rows.append((hits[0].features, hits[0].entry.id == gold))
+    return rows
+
+
+def out_of_scope_rows(entries: list[Entry], tok: Tokenizer, questions: list[str]) -> list[Row]:
+    from kb.index import Index
+
+    index = Index(entries, tok)
+    return [(h[0].features, False) for q in questions if (h := index.search(q, 1))]
+
+
+def choose_threshold(model: Acceptance, inside: list[Row], outside: list[Row]) -> tuple[float, str]:
+    best, threshold = -1.0, 0.5
+    for t in [x / 100 for x in range(5, 96)]:
+        right = sum(1 for f, ok in inside if ok and model.prob(f) >= t) / len(inside)
+        refused = sum(1 for f, _ in outside if model.prob(f) < t) / len(outside)
+        if right + refused > best:
+            best, threshold = right + refused, t
+    right = sum(1 for f, ok in inside if ok and model.prob(f) >= threshold) / len(inside)
+    wrong = sum(1 for f, ok in inside if not ok and model.prob(f) >= threshold) / len(inside)
+    refused = sum(1 for f, _ in outside if model.prob(f) < threshold) / len(outside)
+    top1 = sum(1 for _, ok in inside if ok) / len(inside)
+    return threshold, (f"threshold {threshold:.2f} on {len(inside)} held-out phrasings and {len(outside)} out-of-scope "
+                       f"questions: top-1 {top1:.1%}, answered right {right:.1%}, wrong {wrong:.1%}, "
+                       f"out-of-scope refused {refused:.1%}")
+
+
+def train(entries: list[Entry], tok: Tokenizer, out_of_scope: list[str]) -> tuple[Acceptance, str]:
+    inside = held_out_rows(entries, tok)
+    outside = out_of_scope_rows(entries, tok, out_of_scope)
+    # the out-of-scope questions count as much as the phrasings, whatever their number
+    reps = max(1, round(len(inside) / max(1, len(outside))))
+    w, b = fit(inside + outside * reps)
+    model = Acceptance(w, b, 0.5)
+    threshold, report = choose_threshold(model, inside, outside)
+    return replace(model, threshold=threshold), report
+
+
+def save(model: Acceptance, path: Path) -> None:
+    path.write_text(json.dumps({"weights": model.weights, "bias": model.bias, "threshold": model.threshold},
+                               indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def load(path: Path) -> Acceptance | None:
+    """The shipped model, or None (plain coverage as confidence) if the file is missing."""
+    if not path.is_file():
+        return None
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    weights = {str(k): float(v) for k, v in raw["weights"].items()}
+    return Acceptance(weights, float(raw["bias"]), float(raw["threshold"]))
+
+
+def main(argv: list[str]) -> int:
+    import yaml
+
+    from kb.entries import read_dir
+    from kb.service import load_tokenizer
+
+    if argv[:1] != ["train"]:
+        print("usage: python -m kb.confidence train", file=sys.stderr)
+        return 2
+    root = Path(__file__).resolve().parent.parent
+    oos_file = root / "kb" / "data" / "out_of_scope_train.yaml"
+    oos = yaml.safe_load(oos_file.read_text(encoding="utf-8"))["questions"]
+    model, report = train(read_dir(root / "config" / "kb"), load_tokenizer(root / "config" / "kb_synonyms.yaml"), oos)
+    out = root / "config" / "kb_confidence.json"
+    save(model, out)
+    print(report)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
