@@ -32,10 +32,14 @@ def _check(config_dir: Path | None) -> int:
         menus = None
     for p in problems:
         print(f"error: {p.format(path)}", file=sys.stderr)
+    from kb.confidence import load as load_acceptance
     from triage.catalog import load_catalog
+    from triage.model import load as load_model
 
     try:
         catalog = load_catalog(config_file(config_dir, "dispatch.yaml"))
+        load_model(config_file(config_dir, "triage_model.json"))
+        load_acceptance(config_file(config_dir, "kb_confidence.json"))
     except ConfigError as exc:
         return _error(exc)
     if problems:

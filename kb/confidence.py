@@ -124,11 +124,17 @@ def save(model: Acceptance, path: Path) -> None:
 
 def load(path: Path) -> Acceptance | None:
     """The shipped model, or None (plain coverage as confidence) if the file is missing."""
+    from config.settings import ConfigError
+
     if not path.is_file():
         return None
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    weights = {str(k): float(v) for k, v in raw["weights"].items()}
-    return Acceptance(weights, float(raw["bias"]), float(raw["threshold"]))
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        weights = {str(k): float(v) for k, v in raw["weights"].items()}
+        return Acceptance(weights, float(raw["bias"]), float(raw["threshold"]))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(path, "weights", f"not an acceptance model ({type(exc).__name__}: {exc}); "
+                          "rebuild it with: python -m kb.confidence train") from None
 
 
 def main(argv: list[str]) -> int:
@@ -141,8 +147,9 @@ def main(argv: list[str]) -> int:
         print("usage: python -m kb.confidence train", file=sys.stderr)
         return 2
     root = Path(__file__).resolve().parent.parent
-    oos_file = root / "kb" / "data" / "out_of_scope_train.yaml"
-    oos = yaml.safe_load(oos_file.read_text(encoding="utf-8"))["questions"]
+    oos: list[str] = []
+    for f in sorted((root / "kb" / "data").glob("out_of_scope_train*.yaml")):
+        oos += yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
     model, report = train(read_dir(root / "config" / "kb"), load_tokenizer(root / "config" / "kb_synonyms.yaml"), oos)
     out = root / "config" / "kb_confidence.json"
     save(model, out)

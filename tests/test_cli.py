@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HOTLINE = [sys.executable, "-m", "ivr.cli"]
 
 
@@ -62,4 +64,16 @@ def test_a_broken_dispatch_catalog_is_reported_by_check_config(tmp_path: Path) -
     r = run("check-config", "--config", str(tmp_path))
     assert r.returncode == 1
     assert f"{tmp_path / 'dispatch.yaml'}: districts: expected a list of district names" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(("name", "content", "rebuild"), [
+    ("triage_model.json", '{"lines": {"110": {"bias": 0}}}', "python -m triage.model train"),
+    ("triage_model.json", "not json", "python -m triage.model train"),
+    ("kb_confidence.json", '{"weights": {"coverage": "x"}, "bias": 0, "threshold": 0.4}', "python -m kb.confidence train"),
+])
+def test_a_broken_model_file_is_reported_by_check_config(tmp_path: Path, name: str, content: str, rebuild: str) -> None:
+    (tmp_path / name).write_text(content)
+    r = run("check-config", "--config", str(tmp_path))
+    assert r.returncode == 1 and str(tmp_path / name) in r.stderr and rebuild in r.stderr, r.stderr
     assert "Traceback" not in r.stderr

@@ -151,9 +151,8 @@ def load_examples(root: Path) -> list[Example]:
     for f in sorted(glob.glob(str(root / "config" / "kb" / "*.yaml"))):
         for e in yaml.safe_load(Path(f).read_text(encoding="utf-8"))["entries"]:
             questions += e["questions"]
-    oos = root / "kb" / "data" / "out_of_scope_train.yaml"
-    if oos.is_file():
-        questions += yaml.safe_load(oos.read_text(encoding="utf-8"))["questions"]
+    for f in sorted((root / "kb" / "data").glob("out_of_scope_train*.yaml")):
+        questions += yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
     # consultations: never emergencies; one in six also teaches the request type 咨询
     out += [Example(normalise(q), frozenset(), "咨询" if i % 6 == 0 else None) for i, q in enumerate(questions)]
     return out
@@ -227,16 +226,22 @@ def save(model: TriageModel, path: Path) -> None:
 
 def load(path: Path) -> TriageModel | None:
     """The shipped weights, or None (rules only) if the file is missing."""
+    from config.settings import ConfigError
+
     if not path.is_file():
         return None
-    raw = json.loads(path.read_text(encoding="utf-8"))
 
     def linear(d: dict[str, object]) -> Linear:
         return Linear({str(k): float(v) for k, v in dict(d["weights"]).items()}, float(d["bias"]))  # type: ignore[call-overload, arg-type]
 
-    return TriageModel({k: linear(v) for k, v in raw["lines"].items()},
-                       {k: linear(v) for k, v in raw.get("categories", {}).items()},
-                       {str(k): float(v) for k, v in raw.get("thresholds", {}).items()})
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return TriageModel({k: linear(v) for k, v in raw["lines"].items()},
+                           {k: linear(v) for k, v in raw.get("categories", {}).items()},
+                           {str(k): float(v) for k, v in raw.get("thresholds", {}).items()})
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(path, "lines", f"not a triage model ({type(exc).__name__}: {exc}); "
+                          "rebuild it with: python -m triage.model train") from None
 
 
 def main(argv: list[str]) -> int:
