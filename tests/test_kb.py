@@ -135,3 +135,17 @@ def test_held_apart_paraphrases_keep_their_measured_accuracy(engine) -> None:  #
     test = qs[1::2]
     top1 = sum(1 for q in test if (h := kb.search(q["q"], 1)) and h[0].entry.id == q["id"]) / len(test)
     assert top1 >= 0.62, f"top-1 on held-apart paraphrases fell to {top1:.1%}"
+
+
+def test_the_acceptance_model_sets_the_threshold_unless_configured(engine) -> None:  # type: ignore[no-untyped-def]
+    from kb.confidence import load as load_acceptance
+
+    import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
+    shipped = load_acceptance(SHIPPED_DIR / "kb_confidence.json")
+    assert shipped is not None and 0 < shipped.threshold < 1
+    kb = open_knowledge_base(engine, None)
+    assert kb.threshold == shipped.threshold
+    answer = kb.ask("暖气到现在还不热找谁")
+    assert answer.id is not None and answer.confidence >= kb.threshold
+    strict = open_knowledge_base(engine, None, threshold=min(1.0, answer.confidence + 0.01))
+    assert strict.ask("暖气到现在还不热找谁").id is None  # an operator's stricter kb.threshold passes it to a person
