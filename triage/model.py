@@ -151,8 +151,8 @@ def load_examples(root: Path) -> list[Example]:
     for f in sorted(glob.glob(str(root / "config" / "kb" / "*.yaml"))):
         for e in yaml.safe_load(Path(f).read_text(encoding="utf-8"))["entries"]:
             questions += e["questions"]
-    for f in sorted((root / "kb" / "data").glob("out_of_scope_train*.yaml")):
-        questions += yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]
+    for oos in sorted((root / "kb" / "data").glob("out_of_scope_train*.yaml")):
+        questions += yaml.safe_load(oos.read_text(encoding="utf-8"))["questions"]
     # consultations: never emergencies; one in six also teaches the request type 咨询
     out += [Example(normalise(q), frozenset(), "咨询" if i % 6 == 0 else None) for i, q in enumerate(questions)]
     return out
