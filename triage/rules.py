@@ -2,7 +2,7 @@
 
 Regular expressions over normalised text (no spaces or punctuation). Kept here, apart from the
 engine, so a supervisor can read and extend them; every change is checked by the evaluation set
-in bench/data/triage_eval.yaml.
+in bench/data/triage_holdout*.yaml (bench/understanding.py) and the tables in tests/unit/test_triage.py.
 """
 
 from __future__ import annotations

@@ -101,3 +101,14 @@ def test_the_model_catches_wordings_the_rules_do_not_list() -> None:
     r = triage(text, CATALOG, model)
     assert r.emergency == "120" and any(x.startswith("model:") for x in r.reasons)
     assert triage("120急救车出车怎么收费", CATALOG, model).emergency is None
+
+
+@pytest.mark.parametrize("name", ["triage_holdout.yaml", "triage_holdout2.yaml"])
+def test_no_emergency_of_the_held_out_sets_is_missed(name: str) -> None:
+    """Guard for retraining: the shipped model finds every emergency of both held-out sets (never
+    trained on); bench/understanding.py reports the rest of the figures."""
+    import yaml
+
+    items = yaml.safe_load((SHIPPED_DIR.parent / "bench" / "data" / name).read_text(encoding="utf-8"))["items"]
+    missed = [i["text"] for i in items if i["emergency"] and triage(i["text"], CATALOG, MODEL).emergency is None]
+    assert not missed
