@@ -42,25 +42,50 @@ class Acceptance:
 Row = tuple[dict[str, float], bool]   # (features of the top hit, is it the right entry?)
 
 
-def fit(rows: Sequence[Row], iterations: int = 3000, rate: float = 1.0) -> tuple[dict[str, float], float]:
-    """Logistic regression by full-batch gradient descent (a handful of dense features)."""
+def fit(rows: Sequence[Row], iterations: int = 25, l2: float = 1e-3) -> tuple[dict[str, float], float]:
+    """L2-regularised logistic regression by Newton's method (a handful of dense features)."""
     names = sorted(rows[0][0])
-    w = dict.fromkeys(names, 0.0)
-    b = 0.0
-    n = len(rows)
+    dim = len(names) + 1                      # last: the bias
+    beta = [0.0] * dim
+    xs = [[f[k] for k in names] + [1.0] for f, _ in rows]
+    ys = [1.0 if y else 0.0 for _, y in rows]
     for _ in range(iterations):
-        gw = dict.fromkeys(names, 0.0)
-        gb = 0.0
-        for f, y in rows:
-            z = b + sum(w[k] * f[k] for k in names)
-            err = (1.0 if y else 0.0) - 1 / (1 + math.exp(-max(-30.0, min(30.0, z))))
-            gb += err
-            for k in names:
-                gw[k] += err * f[k]
-        b += rate * gb / n
-        for k in names:
-            w[k] += rate * (gw[k] / n - 1e-4 * w[k])
-    return {k: round(v, 4) for k, v in w.items()}, round(b, 4)
+        grad = [-l2 * b for b in beta[:-1]] + [0.0]
+        hess = [[(l2 if i == j and i < dim - 1 else 0.0) for j in range(dim)] for i in range(dim)]
+        for x, y in zip(xs, ys, strict=True):
+            p = 1 / (1 + math.exp(-max(-30.0, min(30.0, sum(b * v for b, v in zip(beta, x, strict=True))))))
+            w = p * (1 - p)
+            for i in range(dim):
+                grad[i] += (y - p) * x[i]
+                if x[i]:
+                    row = hess[i]
+                    for j in range(dim):
+                        row[j] += w * x[i] * x[j]
+        step = _solve(hess, grad)
+        beta = [b + d for b, d in zip(beta, step, strict=True)]
+        if max(abs(d) for d in step) < 1e-6:
+            break
+    return {k: round(v, 4) for k, v in zip(names, beta, strict=False)}, round(beta[-1], 4)
+
+
+def _solve(a: list[list[float]], b: list[float]) -> list[float]:
+    """Gaussian elimination with partial pivoting (a is symmetric positive definite here)."""
+    n = len(b)
+    m = [row[:] + [b[i]] for i, row in enumerate(a)]
+    for c in range(n):
+        piv = max(range(c, n), key=lambda r: abs(m[r][c]))
+        m[c], m[piv] = m[piv], m[c]
+        if abs(m[c][c]) < 1e-12:
+            continue
+        for r in range(c + 1, n):
+            f = m[r][c] / m[c][c]
+            for k in range(c, n + 1):
+                m[r][k] -= f * m[c][k]
+    out = [0.0] * n
+    for r in range(n - 1, -1, -1):
+        if abs(m[r][r]) >= 1e-12:
+            out[r] = (m[r][n] - sum(m[r][k] * out[k] for k in range(r + 1, n))) / m[r][r]
+    return out
 
 
 def held_out_rows(entries: list[Entry], tok: Tokenizer) -> list[Row]:

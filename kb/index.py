@@ -35,14 +35,15 @@ def load_synonyms(groups: Iterable[Iterable[str]]) -> dict[str, str]:
 
 
 class Tokenizer:
-    def __init__(self, synonyms: dict[str, str]) -> None:
+    def __init__(self, synonyms: dict[str, str], elsewhere: frozenset[str] = frozenset()) -> None:
         import jieba  # loading the dictionary is I/O: done when the index is built, not at import
 
         jieba.setLogLevel(logging.WARNING)
-        for word in synonyms:
+        for word in [*synonyms, *elsewhere]:
             jieba.add_word(word)
         self._jieba = jieba
         self.synonyms = synonyms
+        self.elsewhere = elsewhere  # places outside the city the knowledge base answers for
 
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
@@ -152,7 +153,8 @@ class Index:
     def _features(self, q: Counter[str], entry: int, doc: int, score: float, second: float) -> dict[str, float]:
         """What the acceptance model weighs: how much of the question the entry covers (by its best
         phrasing, by all its phrasings, by its answer; all terms and whole words only), how much of
-        the question the knowledge base knows at all, and how far the entry is ahead of the next."""
+        the best phrasing the question says, how much the question says at all (idf mass), how
+        much of it the knowledge base knows, and how far the entry is ahead of the next."""
         question = self._questions.docs[doc] if doc >= 0 else Counter()
         together, answer = self._together.docs[entry], self._answers.docs[entry]
         total = covered = best_phrasing = all_phrasings = known = 0.0
@@ -171,7 +173,13 @@ class Index:
                 words += idf
                 words_covered += idf * (t in together or t in answer)
         total = total or 1.0
-        return {"coverage": covered / total, "best_phrasing": best_phrasing / total,
+        idf = self._questions.idf
+        phrasing = sum(idf.get(t, 0.0) for t in question)
+        phrasing_said = sum(idf.get(t, 0.0) for t in question if t in q)
+        return {"said_of_phrasing": phrasing_said / phrasing if phrasing else 0.0,
+                "substance": total / (total + 40.0), "coverage": covered / total,
+                "elsewhere": 1.0 if any(t in self.tok.elsewhere for t in q) else 0.0,
+                "best_phrasing": best_phrasing / total,
                 "all_phrasings": all_phrasings / total, "words": words_covered / words if words else 0.0,
                 "known": known / total, "margin": (score - second) / score if score > 0 else 0.0,
                 "strength": score / (score + total), "length": min(1.0, len(q) / 40)}

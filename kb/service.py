@@ -39,7 +39,9 @@ class Answer:
 def load_tokenizer(synonyms_file: Path) -> Tokenizer:
     raw = read_yaml(synonyms_file) or {}
     groups = raw.get("groups", []) if isinstance(raw, dict) else []
-    return Tokenizer(load_synonyms(g for g in groups if isinstance(g, list)))
+    elsewhere = raw.get("elsewhere", []) if isinstance(raw, dict) else []
+    return Tokenizer(load_synonyms(g for g in groups if isinstance(g, list)),
+                     frozenset(str(w) for w in elsewhere if isinstance(elsewhere, list)))
 
 
 def open_knowledge_base(engine: Engine, config_dir: Path | None, threshold: float | None = None) -> KnowledgeBase:

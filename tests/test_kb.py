@@ -148,3 +148,10 @@ def test_the_acceptance_model_sets_the_threshold_unless_configured(engine) -> No
     assert answer.id is not None and answer.confidence >= kb.threshold
     strict = open_knowledge_base(engine, None, threshold=min(1.0, answer.confidence + 0.01))
     assert strict.ask("暖气到现在还不热找谁").id is None  # an operator's stricter kb.threshold passes it to a person
+
+
+def test_a_question_about_another_city_goes_to_a_person(engine) -> None:  # type: ignore[no-untyped-def]
+    import_entries(engine, read_dir(SHIPPED_DIR / "kb"))
+    kb = open_knowledge_base(engine, None)
+    assert kb.ask("社保缴费基数是多少").id == "s1-shebao-jiaofei-jishu"
+    assert kb.ask("杭州的社保缴费基数是多少").id is None  # the shipped entries answer for Beijing
