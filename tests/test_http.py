@@ -49,7 +49,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     migrate(engine)
     store = CallStore(engine)
     call_id = await store.create(leg_id="a", worker="w1", caller="13800138000", called="12345",
-                                 arrived_at=dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC))
+                                 arrived_at=dt.datetime.now(dt.UTC))  # today: the wallboard counts today
     await store.update(call_id, agent_id="1001")
     for uid, role, sip in (("1001", "agent", "sip:1001@x"), ("1002", "agent", "sip:1002@x"), ("boss", "supervisor", "")):
         auth.add_user(engine, uid, role, sip=sip, password=PASSWORD)
