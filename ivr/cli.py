@@ -93,6 +93,10 @@ def _kb(args: argparse.Namespace) -> int:
             Path(args.file).write_text(dump_entries(load_entries(engine)), encoding="utf-8")
             print(f"exported {len(load_entries(engine))} entries to {args.file}")
             return 0
+        if not load_entries(engine):
+            print("error: the knowledge base is empty: import entries with `hotline kb import config/kb` "
+                  "(`hotline serve` does this at its first start)", file=sys.stderr)
+            return 1
         settings = load_settings(args.config)
         kb = open_knowledge_base(engine, args.config, settings.kb_threshold)
         answer = kb.ask(args.text)

@@ -77,6 +77,8 @@ def test_cli_import_refuses_a_broken_file_and_keeps_the_old_entries(tmp_path: Pa
     cfg = tmp_path / "cfg"
     cfg.mkdir()
     (cfg / "hotline.yaml").write_text(f"database: {{url: 'sqlite:///{tmp_path / 'h.db'}'}}\n")
+    r = subprocess.run([*CLI, "kb", "ask", "办居住证", "--config", str(cfg)], capture_output=True, text=True)
+    assert r.returncode == 1 and "knowledge base is empty" in r.stderr and "hotline kb import" in r.stderr
     good = write(tmp_path, {"entries": [{"id": "a", "questions": ["居住证怎么办理"], "answer": "请到派出所办理。"}]})
     r = subprocess.run([*CLI, "kb", "import", str(good), "--config", str(cfg)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "added 1, changed 0, unchanged 0"
