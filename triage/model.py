@@ -183,7 +183,8 @@ def _train(examples: Sequence[Example], seed: int = 1) -> TriageModel:
 def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, float], dict[str, str]]:
     """From cross-validated probabilities: "any", the threshold on the most likely line whose recall
     of emergencies is at least RECALL_TARGET (an emergency is never missed for want of certainty
-    about which line); per line, the threshold with the best F1 (which lines to ring)."""
+    about which line), but not below 0.02, where false alarms would outnumber the emergencies
+    found; per line, the threshold with the best F1 (which lines to ring)."""
     idx = list(range(len(examples)))
     random.Random(3).shuffle(idx)
     oof: list[tuple[dict[str, float], frozenset[str]]] = []
