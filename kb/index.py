@@ -173,9 +173,9 @@ class Index:
                 words += idf
                 words_covered += idf * (t in together or t in answer)
         total = total or 1.0
-        idf = self._questions.idf
-        phrasing = sum(idf.get(t, 0.0) for t in question)
-        phrasing_said = sum(idf.get(t, 0.0) for t in question if t in q)
+        idfs = self._questions.idf
+        phrasing = sum(idfs.get(t, 0.0) for t in question)
+        phrasing_said = sum(idfs.get(t, 0.0) for t in question if t in q)
         return {"said_of_phrasing": phrasing_said / phrasing if phrasing else 0.0,
                 "substance": total / (total + 40.0), "coverage": covered / total,
                 "elsewhere": 1.0 if any(t in self.tok.elsewhere for t in q) else 0.0,
