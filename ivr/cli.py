@@ -68,6 +68,33 @@ def _serve(config_dir: Path | None) -> int:
     return 0
 
 
+def _labels(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    import yaml
+
+    from agent_desk.auth import audit
+    from workorders.labels import labelled_utterances
+
+    try:
+        since = dt.datetime.fromisoformat(args.since).astimezone() if args.since else None
+    except ValueError:
+        print(f"error: --since {args.since!r}: not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 1
+    try:
+        engine = _engine(args.config)
+        items = labelled_utterances(engine, since)
+        Path(args.file).write_text(
+            "# callers' words with the agents' decisions (personal data: keep it as you keep transcripts)\n"
+            + yaml.safe_dump({"items": items}, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+        audit(engine, "cli", "labels export", f"{len(items)} utterances to {args.file}")
+    except (ConfigError, OSError) as exc:
+        return _error(exc)
+    emergencies = sum(1 for i in items if i["emergency"])
+    print(f"exported {len(items)} utterances ({emergencies} put through to an emergency line) to {args.file}")
+    return 0
+
+
 def _engine(config_dir: Path | None) -> Any:
     from workorders.db import make_engine, migrate
 
@@ -230,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     ti = tsub.add_parser("issue", help="print a new bearer token for a user")
     ti.add_argument("user")
     ti.add_argument("--config", type=Path, default=None)
+    lb = sub.add_parser("labels", help="labelled utterances from finalised work orders, for retraining triage")
+    lsub = lb.add_subparsers(dest="labels_cmd", required=True)
+    le = lsub.add_parser("export", help="write the callers' words with the agents' decisions as triage YAML")
+    le.add_argument("file")
+    le.add_argument("--since", default=None, help="only orders finalised on or after this day (YYYY-MM-DD)")
+    le.add_argument("--config", type=Path, default=None)
     tr = sub.add_parser("triage", help="emergency line, request type, topic and unit for a text")
     tr.add_argument("text")
     tr.add_argument("--json", action="store_true")
@@ -251,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
         return _kb(args)
     if args.cmd == "triage":
         return _triage(args)
+    if args.cmd == "labels":
+        return _labels(args)
     if args.cmd in ("user", "token"):
         return _users(args)
     return _serve(args.config)
