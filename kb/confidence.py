@@ -6,8 +6,8 @@ person instead of getting a wrong answer read to them.
 
 Training data: the shipped entries' own phrasings, each asked of an index built without it
 (five folds), labelled by whether the top hit was its entry; and kb/data/out_of_scope_train.yaml,
-questions the knowledge base must not answer. The threshold is the one that maximises the share
-of phrasings answered correctly plus the share of out-of-scope questions refused, on those folds.
+questions the knowledge base must not answer. The threshold is the lowest that still refuses 92 %
+of those out-of-scope questions (the hotline's target is 90 %, on questions never seen).
 bench/data/ is never read here.
 """
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from kb.index import Tokenizer
 
 FOLDS = 5
+REFUSAL_TARGET = 0.92   # share of the out-of-scope training questions the threshold must refuse
 
 
 @dataclass(frozen=True)
@@ -116,12 +117,13 @@ def out_of_scope_rows(entries: list[Entry], tok: Tokenizer, questions: list[str]
 
 
 def choose_threshold(model: Acceptance, inside: list[Row], outside: list[Row]) -> tuple[float, str]:
-    best, threshold = -1.0, 0.5
+    """The lowest threshold (most right answers) that still refuses REFUSAL_TARGET of the
+    out-of-scope questions: a wrong answer read to a caller costs more than a transfer."""
+    threshold = 0.95
     for t in [x / 100 for x in range(5, 96)]:
-        right = sum(1 for f, ok in inside if ok and model.prob(f) >= t) / len(inside)
-        refused = sum(1 for f, _ in outside if model.prob(f) < t) / len(outside)
-        if right + refused > best:
-            best, threshold = right + refused, t
+        if sum(1 for f, _ in outside if model.prob(f) < t) / len(outside) >= REFUSAL_TARGET:
+            threshold = t
+            break
     right = sum(1 for f, ok in inside if ok and model.prob(f) >= threshold) / len(inside)
     wrong = sum(1 for f, ok in inside if not ok and model.prob(f) >= threshold) / len(inside)
     refused = sum(1 for f, _ in outside if model.prob(f) < threshold) / len(outside)

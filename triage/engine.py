@@ -61,6 +61,8 @@ def _model_lines(text: str, ev: Evidence, model: TriageModel) -> tuple[tuple[str
     likeliest = max(probs, key=lambda line: probs[line])
     if not chosen and probs[likeliest] >= model.threshold("any"):
         chosen = {likeliest}
+    if not chosen and ev.lines and probs[likeliest] >= model.threshold("veto"):
+        chosen = set(ev.lines)  # the rules found an emergency and the model is not sure enough to overrule
     why = [f"model: {line} p={probs[line]:.2f}" for line in LINE_PRIORITY if line in chosen - set(ev.lines)]
     why += [f"model: {line} set aside p={probs[line]:.2f}" for line in LINE_PRIORITY if line in set(ev.lines) - chosen]
     return tuple(line for line in LINE_PRIORITY if line in chosen), why
