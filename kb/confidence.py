@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from config.settings import ConfigError
+
 if TYPE_CHECKING:
     from kb.entries import Entry
     from kb.index import Tokenizer
@@ -151,8 +153,6 @@ def save(model: Acceptance, path: Path) -> None:
 
 def load(path: Path) -> Acceptance | None:
     """The shipped model, or None (plain coverage as confidence) if the file is missing."""
-    from config.settings import ConfigError
-
     if not path.is_file():
         return None
     try:

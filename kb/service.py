@@ -41,7 +41,7 @@ def load_tokenizer(synonyms_file: Path) -> Tokenizer:
     groups = raw.get("groups", []) if isinstance(raw, dict) else []
     elsewhere = raw.get("elsewhere", []) if isinstance(raw, dict) else []
     return Tokenizer(load_synonyms(g for g in groups if isinstance(g, list)),
-                     frozenset(str(w) for w in elsewhere if isinstance(elsewhere, list)))
+                     frozenset(str(w) for w in elsewhere) if isinstance(elsewhere, list) else frozenset())
 
 
 def open_knowledge_base(engine: Engine, config_dir: Path | None, threshold: float | None = None) -> KnowledgeBase:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,6 @@ CLI = [sys.executable, "-m", "ivr.cli"]
 
 
 async def _call(store: CallStore, said: list[str], category: str, line: str | None, finalise: bool) -> None:
-    import datetime as dt
-
     call_id = await store.create(leg_id="a", worker="w1", caller="13800138000", called="12345",
                                  arrived_at=dt.datetime.now(dt.UTC))
     for text in said:
@@ -65,8 +64,6 @@ def test_export_gives_triage_training_data_with_numbers_masked(tmp_path: Path) -
     assert [(x.lines, x.category) for x in examples] == [(frozenset(), "求助"), (frozenset({"120"}), "求助")]
     with Session(make_engine(f"sqlite:///{db}")) as s:
         assert s.scalars(select(AuditEntry.action)).all() == ["labels export"]
-    import datetime as dt
-
     tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
     r = subprocess.run([*CLI, "labels", "export", str(out), "--since", tomorrow, "--config", str(cfg)],
                        capture_output=True, text=True)

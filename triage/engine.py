@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from triage.catalog import Catalog, find_district, match_topic, unit_for
-from triage.model import TriageModel
+from triage.model import TriageModel, ngrams
 from triage.signals import LINE_PRIORITY, Evidence, evidence, normalise, rule_category
 
 
@@ -32,12 +32,13 @@ def triage(raw: str, catalog: Catalog, model: TriageModel | None = None) -> Tria
     text = normalise(raw)
     ev = evidence(text)
     lines, reasons = ev.lines, list(ev.reasons)
+    grams = ngrams(text) if model is not None else set()
     if model is not None:
-        lines, why = _model_lines(text, ev, model)
+        lines, why = _model_lines(grams, ev, model)
         reasons += why
     category, why = rule_category(text, lines)
     if model is not None:
-        cats = model.category_probs(text, lines, category)
+        cats = model.category_probs(grams, text, lines, category)
         best = max(cats, key=lambda c: cats[c])
         if best != category:
             why = [f"{best}: model p={cats[best]:.2f} (rules said {category})"]
@@ -54,9 +55,9 @@ def triage(raw: str, catalog: Catalog, model: TriageModel | None = None) -> Tria
     )
 
 
-def _model_lines(text: str, ev: Evidence, model: TriageModel) -> tuple[tuple[str, ...], list[str]]:
+def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tuple[str, ...], list[str]]:
     """The model's decision per line (it sees the rules' evidence), and where it differs from the rules."""
-    probs = model.emergency_probs(text, ev)
+    probs = model.emergency_probs(grams, ev)
     chosen = {line for line, p in probs.items() if p >= model.threshold(line)}
     likeliest = max(probs, key=lambda line: probs[line])
     if not chosen and probs[likeliest] >= model.threshold("any"):

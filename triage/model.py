@@ -20,6 +20,7 @@ import glob
 import json
 import math
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,10 +29,11 @@ from pathlib import Path
 
 import yaml
 
+from config.settings import EMERGENCY_LINES, ConfigError
 from triage import rules
 from triage.signals import Evidence, evidence, normalise, rule_category
 
-LINES = ("110", "119", "120", "122")
+LINES = EMERGENCY_LINES
 CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议")
 RECALL_TARGET = 0.995   # cross-validated recall each line's threshold is chosen for
 SEEDS = 3               # SGD runs averaged per model
@@ -45,14 +47,12 @@ def ngrams(text: str) -> set[str]:
     return out
 
 
-def line_features(text: str, ev: Evidence) -> set[str]:
-    return ngrams(text) | ev.features()
+def line_features(grams: set[str], ev: Evidence) -> set[str]:
+    return grams | ev.features()
 
 
-def category_features(text: str, lines: Sequence[str], rule_cat: str) -> set[str]:
-    import re
-
-    out = ngrams(text) | {f"RC:{rule_cat}", "E:yes" if lines else "E:no"}
+def category_features(grams: set[str], text: str, lines: Sequence[str], rule_cat: str) -> set[str]:
+    out = grams | {f"RC:{rule_cat}", "E:yes" if lines else "E:no"}
     if re.search(rules.EXPLICIT_TYPE, text):
         out.add(f"X:{rule_cat}")
     return out
@@ -82,12 +82,13 @@ class TriageModel:
         the model may overrule the rules (0 when absent: it never does)."""
         return self.thresholds.get(line, 0.0 if line == "veto" else 0.5)
 
-    def emergency_probs(self, text: str, ev: Evidence | None = None) -> dict[str, float]:
-        f = line_features(text, ev if ev is not None else evidence(text))
+    def emergency_probs(self, grams: set[str], ev: Evidence) -> dict[str, float]:
+        """Per line, from the text's n-grams (ngrams()) and the rules' evidence on it."""
+        f = line_features(grams, ev)
         return {line: m.prob(f) for line, m in self.lines.items()}
 
-    def category_probs(self, text: str, lines: Sequence[str], rule_cat: str) -> dict[str, float]:
-        f = category_features(text, lines, rule_cat)
+    def category_probs(self, grams: set[str], text: str, lines: Sequence[str], rule_cat: str) -> dict[str, float]:
+        f = category_features(grams, text, lines, rule_cat)
         return {c: m.prob(f) for c, m in self.categories.items()}
 
 
@@ -169,14 +170,15 @@ def load_examples(root: Path) -> list[Example]:
 
 
 def _train(examples: Sequence[Example], seed: int = 1) -> TriageModel:
-    evs = [evidence(x.text) for x in examples]
-    raw = [line_features(x.text, ev) for x, ev in zip(examples, evs, strict=True)]
+    raw: list[set[str]] = []
     cat_raw: list[tuple[set[str], str]] = []
     for x in examples:
+        grams = ngrams(x.text)
+        raw.append(line_features(grams, evidence(x.text)))
         if x.category is not None:
             gold = tuple(sorted(x.lines))  # at run time the lines decided just before
             rule_cat, _ = rule_category(x.text, gold)
-            cat_raw.append((category_features(x.text, gold, rule_cat), x.category))
+            cat_raw.append((category_features(grams, x.text, gold, rule_cat), x.category))
     vocab = _Vocab(raw + [f for f, _ in cat_raw])
     feats = [vocab.encode(f) for f in raw]
     lines = {}
@@ -199,12 +201,16 @@ def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict
     idx = list(range(len(examples)))
     random.Random(3).shuffle(idx)
     oof: list[tuple[dict[str, float], frozenset[str]]] = []
-    order: list[int] = []
+    ruled: list[tuple[float, bool]] = []    # (most likely line's p, real?) where the rules found one
     for k in range(folds):
         test = set(idx[k::folds])
         model = _train([x for i, x in enumerate(examples) if i not in test], seed=k)
-        oof += [(model.emergency_probs(examples[i].text), examples[i].lines) for i in sorted(test)]
-        order += sorted(test)
+        for i in sorted(test):
+            x, ev = examples[i], evidence(examples[i].text)
+            probs = model.emergency_probs(ngrams(x.text), ev)
+            oof.append((probs, x.lines))
+            if ev.lines:
+                ruled.append((max(probs.values()), bool(x.lines)))
     thresholds, report = {}, {}
     top = sorted(max(p.values()) for p, gold in oof if gold)
     t_any = max(0.02, min(0.5, top[int(len(top) * (1 - RECALL_TARGET))] - 1e-3))
@@ -214,8 +220,6 @@ def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict
     report["any"] = f"threshold {t_any:.3f}: recall {tp}/{len(top)}, precision {tp / max(1, tp + fp):.1%}"
     # an emergency the rules found stands unless the model is far surer than it ever was of a real
     # emergency the rules had found: half the lowest such probability
-    ruled = [(max(p.values()), bool(gold)) for (p, gold), i in zip(oof, order, strict=True)
-             if evidence(examples[i].text).lines]
     caught = [p for p, y in ruled if y]
     t_veto = min(t_any, 0.5 * min(caught)) if caught else 0.0
     thresholds["veto"] = round(t_veto, 5)
@@ -249,8 +253,6 @@ def save(model: TriageModel, path: Path) -> None:
 
 def load(path: Path) -> TriageModel | None:
     """The shipped weights, or None (rules only) if the file is missing."""
-    from config.settings import ConfigError
-
     if not path.is_file():
         return None
 

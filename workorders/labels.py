@@ -21,11 +21,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from config.settings import EMERGENCY_LINES
 from workorders.models import CallRecord, Utterance, WorkOrder
-from workorders.orders import DRAFT
+from workorders.orders import CATEGORIES, DRAFT
 
-CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议")
-LINES = ("110", "119", "120", "122")
 _DIGITS = re.compile(r"[0-9０-９]{5,}")
 
 
@@ -41,12 +40,15 @@ def labelled_utterances(engine: Engine, since: dt.datetime | None = None) -> lis
          .order_by(WorkOrder.finalized_at, WorkOrder.id))
     if since is not None:
         q = q.where(WorkOrder.finalized_at >= since)
-    out: list[dict[str, Any]] = []
     with Session(engine) as s:
-        for category, call_id, line in s.execute(q).all():
-            said = s.scalars(select(Utterance.text).where(Utterance.call_id == call_id, Utterance.mode == "free")
-                             .order_by(Utterance.at)).all()
-            text = mask_digits("，".join(t.strip() for t in said if t.strip()))
-            if text:
-                out.append({"text": text, "emergency": [line] if line in LINES else [], "category": category})
-    return out
+        orders = s.execute(q).all()
+        said: dict[int, list[str]] = {}
+        free = (select(Utterance.call_id, Utterance.text)
+                .where(Utterance.call_id.in_({call_id for _, call_id, _ in orders}), Utterance.mode == "free")
+                .order_by(Utterance.at, Utterance.id))
+        for call_id, text in s.execute(free):
+            if text.strip():
+                said.setdefault(call_id, []).append(text.strip())
+    return [{"text": mask_digits("，".join(said[call_id])),
+             "emergency": [line] if line in EMERGENCY_LINES else [], "category": category}
+            for category, call_id, line in orders if call_id in said]
