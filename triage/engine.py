@@ -56,14 +56,15 @@ def triage(raw: str, catalog: Catalog, model: TriageModel | None = None) -> Tria
 
 
 def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tuple[str, ...], list[str]]:
-    """The model's decision per line (it sees the rules' evidence), and where it differs from the rules."""
+    """The model's decision (it sees the rules' evidence), and where it differs from the rules:
+    whether there is an emergency at all by the pooled model (an emergency the rules found stands
+    unless the model is below the veto threshold), then which lines by each line's own model."""
     probs = model.emergency_probs(grams, ev)
-    chosen = {line for line, p in probs.items() if p >= model.threshold(line)}
-    likeliest = max(probs, key=lambda line: probs[line])
-    if not chosen and probs[likeliest] >= model.threshold("any"):
-        chosen = {likeliest}
-    if not chosen and ev.lines and probs[likeliest] >= model.threshold("veto"):
-        chosen = set(ev.lines)  # the rules found an emergency and the model is not sure enough to overrule
+    p_any = model.emergency_prob(grams, ev, probs)
+    chosen: set[str] = set()
+    if p_any >= model.threshold("any") or (ev.lines and p_any >= model.threshold("veto")):
+        chosen = {line for line, p in probs.items() if p >= model.threshold(line)}
+        chosen = chosen or set(ev.lines) or {max(probs, key=lambda line: probs[line])}
     why = [f"model: {line} p={probs[line]:.2f}" for line in LINE_PRIORITY if line in chosen - set(ev.lines)]
     why += [f"model: {line} set aside p={probs[line]:.2f}" for line in LINE_PRIORITY if line in set(ev.lines) - chosen]
     return tuple(line for line in LINE_PRIORITY if line in chosen), why

@@ -3,9 +3,10 @@
 Rules catch the words we thought of; callers describe emergencies in words nobody listed
 (“满屋子都是气”, “轮子还在转”), and the rules' context words (past, hazard, about the service)
 sometimes set aside a real emergency or keep a false one. The model sees both the wording
-(character 1-3 grams) and what the rules found (triage/signals.py), and decides each line with a
-threshold chosen by cross-validation for recall. Pure Python at run time; the weights ship as
-config/triage_model.json.
+(character 1-3 grams) and what the rules found (triage/signals.py). One model, trained on all
+emergencies pooled, decides whether there is an emergency at all (a threshold chosen by
+cross-validation for recall); one model per line decides which lines to ring. Pure Python at run
+time; the weights ship as config/triage_model.json.
 
     .venv/bin/python -m triage.model train     # rebuild config/triage_model.json
 
@@ -23,7 +24,7 @@ import random
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from triage.signals import Evidence, evidence, normalise, rule_category
 LINES = EMERGENCY_LINES
 CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议")
 RECALL_TARGET = 0.995   # cross-validated recall each line's threshold is chosen for
+VETO_KEEPS = 0.999      # cross-validated share of the rules' real emergencies the model may not set aside
 SEEDS = 3               # SGD runs averaged per model
 
 
@@ -52,7 +54,10 @@ def line_features(grams: set[str], ev: Evidence) -> set[str]:
 
 
 def category_features(grams: set[str], text: str, lines: Sequence[str], rule_cat: str) -> set[str]:
-    out = grams | {f"RC:{rule_cat}", "E:yes" if lines else "E:no"}
+    emergency = "E:yes" if lines else "E:no"
+    # who it happens to: the caller or their own (求助) or others, seen by a bystander (举报)
+    who = "W:self" if re.search(rules.CALLER_VICTIM, text) else "W:other"
+    out = grams | {f"RC:{rule_cat}", emergency, who, f"{who}|{emergency}"}
     if re.search(rules.EXPLICIT_TYPE, text):
         out.add(f"X:{rule_cat}")
     return out
@@ -76,9 +81,10 @@ class TriageModel:
     lines: dict[str, Linear]
     categories: dict[str, Linear]
     thresholds: dict[str, float] = field(default_factory=dict)
+    emergency: Linear | None = None      # is there an emergency at all (any line), all positives pooled
 
     def threshold(self, line: str) -> float:
-        """Per line; "any": on the most likely line, for an emergency at all; "veto": below which
+        """Per line; "any": on emergency_prob(), for an emergency at all; "veto": below which
         the model may overrule the rules (0 when absent: it never does)."""
         return self.thresholds.get(line, 0.0 if line == "veto" else 0.5)
 
@@ -86,6 +92,13 @@ class TriageModel:
         """Per line, from the text's n-grams (ngrams()) and the rules' evidence on it."""
         f = line_features(grams, ev)
         return {line: m.prob(f) for line, m in self.lines.items()}
+
+    def emergency_prob(self, grams: set[str], ev: Evidence, probs: dict[str, float]) -> float:
+        """Whether there is an emergency at all: the pooled model's probability (a weights file
+        without it: the most likely line's)."""
+        if self.emergency is None:
+            return max(probs.values())
+        return self.emergency.prob(line_features(grams, ev))
 
     def category_probs(self, grams: set[str], text: str, lines: Sequence[str], rule_cat: str) -> dict[str, float]:
         f = category_features(grams, text, lines, rule_cat)
@@ -169,62 +182,75 @@ def load_examples(root: Path) -> list[Example]:
     return out
 
 
-def _train(examples: Sequence[Example], seed: int = 1) -> TriageModel:
+def _train(examples: Sequence[Example], seed: int = 1, categories: bool = True) -> TriageModel:
+    """The models on these examples; without `categories`, the emergency models only (for
+    cross-validating their thresholds)."""
     raw: list[set[str]] = []
     cat_raw: list[tuple[set[str], str]] = []
     for x in examples:
         grams = ngrams(x.text)
         raw.append(line_features(grams, evidence(x.text)))
-        if x.category is not None:
+        if categories and x.category is not None:
             gold = tuple(sorted(x.lines))  # at run time the lines decided just before
             rule_cat, _ = rule_category(x.text, gold)
             cat_raw.append((category_features(grams, x.text, gold, rule_cat), x.category))
     vocab = _Vocab(raw + [f for f, _ in cat_raw])
     feats = [vocab.encode(f) for f in raw]
-    lines = {}
-    for line in LINES:
-        rows = [(f, line in x.lines) for f, x in zip(feats, examples, strict=True)]
+
+    def weighted(positive: Callable[[Example], bool]) -> tuple[list[float], float]:
+        """Positives weighted up to a quarter of the negatives' weight: a missed emergency costs more."""
+        rows = [(f, positive(x)) for f, x in zip(feats, examples, strict=True)]
         pos = sum(1 for _, y in rows if y)
-        weight = max(1.0, (len(rows) - pos) / max(1, pos) / 4)
-        lines[line] = _averaged(rows, len(vocab.ids), seed, positive_weight=weight)
+        return _averaged(rows, len(vocab.ids), seed, positive_weight=max(1.0, (len(rows) - pos) / max(1, pos) / 4))
+
+    lines = {line: weighted(lambda x, line=line: line in x.lines) for line in LINES}  # type: ignore[misc]
+    pooled = weighted(lambda x: bool(x.lines))
     cat_rows = [(vocab.encode(f), y) for f, y in cat_raw]
-    cats = {c: _averaged([(f, y == c) for f, y in cat_rows], len(vocab.ids), seed) for c in CATEGORIES}
-    return TriageModel({k: vocab.linear(*v) for k, v in lines.items()}, {k: vocab.linear(*v) for k, v in cats.items()})
+    cats = {c: _averaged([(f, y == c) for f, y in cat_rows], len(vocab.ids), seed) for c in CATEGORIES if cat_rows}
+    return TriageModel({k: vocab.linear(*v) for k, v in lines.items()}, {k: vocab.linear(*v) for k, v in cats.items()},
+                       emergency=vocab.linear(*pooled))
+
+
+def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[tuple[dict[str, float], float, bool]]:
+    """Out-of-fold (per-line probabilities, emergency_prob, did the rules find one) per example."""
+    idx = list(range(len(examples)))
+    random.Random(3).shuffle(idx)
+    out: list[tuple[dict[str, float], float, bool]] = [({}, 0.0, False)] * len(examples)
+    for k in range(folds):
+        test = set(idx[k::folds])
+        model = _train([x for i, x in enumerate(examples) if i not in test], seed=k, categories=False)
+        for i in sorted(test):
+            grams, ev = ngrams(examples[i].text), evidence(examples[i].text)
+            probs = model.emergency_probs(grams, ev)
+            out[i] = (probs, model.emergency_prob(grams, ev, probs), bool(ev.lines))
+    return out
 
 
 def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, float], dict[str, str]]:
-    """From cross-validated probabilities: "any", the threshold on the most likely line whose recall
-    of emergencies is at least RECALL_TARGET (an emergency is never missed for want of certainty
-    about which line), but not below 0.02, where false alarms would outnumber the emergencies
-    found; "veto", below which the model may set aside an emergency the rules found; per line,
-    the threshold with the best F1 (which lines to ring)."""
-    idx = list(range(len(examples)))
-    random.Random(3).shuffle(idx)
-    oof: list[tuple[dict[str, float], frozenset[str]]] = []
-    ruled: list[tuple[float, bool]] = []    # (most likely line's p, real?) where the rules found one
-    for k in range(folds):
-        test = set(idx[k::folds])
-        model = _train([x for i, x in enumerate(examples) if i not in test], seed=k)
-        for i in sorted(test):
-            x, ev = examples[i], evidence(examples[i].text)
-            probs = model.emergency_probs(ngrams(x.text), ev)
-            oof.append((probs, x.lines))
-            if ev.lines:
-                ruled.append((max(probs.values()), bool(x.lines)))
+    """From cross-validated probabilities: "any", the threshold on emergency_prob() whose recall
+    of emergencies is at least RECALL_TARGET, but not below 0.02, where false alarms would
+    outnumber the emergencies found; "veto", below which the model may set aside an emergency the
+    rules found (it keeps VETO_KEEPS of the real ones); per line, the threshold with the best F1
+    (which lines to ring)."""
+    cv = cross_validated(examples, folds)
+    oof = [(probs, x.lines) for (probs, _, _), x in zip(cv, examples, strict=True)]
     thresholds, report = {}, {}
-    top = sorted(max(p.values()) for p, gold in oof if gold)
+    top = sorted(p for (_, p, _), x in zip(cv, examples, strict=True) if x.lines)
     t_any = max(0.02, min(0.5, top[int(len(top) * (1 - RECALL_TARGET))] - 1e-3))
-    tp = sum(1 for p, gold in oof if gold and max(p.values()) >= t_any)
-    fp = sum(1 for p, gold in oof if not gold and max(p.values()) >= t_any)
+    tp = sum(1 for p in top if p >= t_any)
+    fp = sum(1 for (_, p, _), x in zip(cv, examples, strict=True) if not x.lines and p >= t_any)
     thresholds["any"] = round(t_any, 3)
     report["any"] = f"threshold {t_any:.3f}: recall {tp}/{len(top)}, precision {tp / max(1, tp + fp):.1%}"
-    # an emergency the rules found stands unless the model is far surer than it ever was of a real
-    # emergency the rules had found: half the lowest such probability
-    caught = [p for p, y in ruled if y]
-    t_veto = min(t_any, 0.5 * min(caught)) if caught else 0.0
-    thresholds["veto"] = round(t_veto, 5)
+    # an emergency the rules found stands unless the model is surer it is none than it was for all
+    # but VETO_KEEPS of the real emergencies the rules found (one mislabelled or odd example must
+    # not decide it alone)
+    ruled = [(p, bool(x.lines)) for (_, p, rules_found), x in zip(cv, examples, strict=True) if rules_found]
+    caught = sorted(p for p, y in ruled if y)
+    t_veto = min(t_any, caught[int(len(caught) * (1 - VETO_KEEPS))] - 1e-4) if caught else 0.0
+    thresholds["veto"] = round(max(0.0, t_veto), 5)
+    lost = sum(1 for p in caught if p < t_veto)
     report["veto"] = (f"threshold {t_veto:.5f}: sets aside {sum(1 for p, y in ruled if not y and p < t_veto)} of "
-                      f"{sum(1 for _, y in ruled if not y)} false rule alarms, none of {len(caught)} real ones")
+                      f"{sum(1 for _, y in ruled if not y)} false rule alarms, {lost} of {len(caught)} real ones")
     for line in LINES:
         def f1(t: float, line: str = line) -> float:
             tp = sum(1 for p, gold in oof if line in gold and p[line] >= t)
@@ -241,13 +267,16 @@ def train(root: Path) -> tuple[TriageModel, dict[str, str]]:
     examples = load_examples(root)
     thresholds, report = choose_thresholds(examples)
     m = _train(examples)
-    return TriageModel(m.lines, m.categories, thresholds), report
+    return TriageModel(m.lines, m.categories, thresholds, m.emergency), report
 
 
 def save(model: TriageModel, path: Path) -> None:
-    data = {"thresholds": model.thresholds,
-            "lines": {k: {"bias": m.bias, "weights": m.weights} for k, m in model.lines.items()},
-            "categories": {k: {"bias": m.bias, "weights": m.weights} for k, m in model.categories.items()}}
+    def linear(m: Linear) -> dict[str, object]:
+        return {"bias": m.bias, "weights": m.weights}
+
+    data = {"thresholds": model.thresholds, "emergency": linear(model.emergency) if model.emergency else None,
+            "lines": {k: linear(m) for k, m in model.lines.items()},
+            "categories": {k: linear(m) for k, m in model.categories.items()}}
     path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True), encoding="utf-8")
 
 
@@ -263,7 +292,8 @@ def load(path: Path) -> TriageModel | None:
         raw = json.loads(path.read_text(encoding="utf-8"))
         return TriageModel({k: linear(v) for k, v in raw["lines"].items()},
                            {k: linear(v) for k, v in raw.get("categories", {}).items()},
-                           {str(k): float(v) for k, v in raw.get("thresholds", {}).items()})
+                           {str(k): float(v) for k, v in raw.get("thresholds", {}).items()},
+                           linear(raw["emergency"]) if raw.get("emergency") else None)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(path, "lines", f"not a triage model ({type(exc).__name__}: {exc}); "
                           "rebuild it with: python -m triage.model train") from None
