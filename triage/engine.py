@@ -59,8 +59,7 @@ def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tup
     """The model's decision (it sees the rules' evidence), and where it differs from the rules:
     whether there is an emergency at all by the pooled model (an emergency the rules found stands
     unless the model is below the veto threshold), then which lines by each line's own model."""
-    probs = model.emergency_probs(grams, ev)
-    p_any = model.emergency_prob(grams, ev, probs)
+    p_any, probs = model.emergency_probs(grams, ev)
     chosen: set[str] = set()
     if p_any >= model.threshold("any") or (ev.lines and p_any >= model.threshold("veto")):
         chosen = {line for line, p in probs.items() if p >= model.threshold(line)}

@@ -24,7 +24,7 @@ import random
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,21 +84,17 @@ class TriageModel:
     emergency: Linear | None = None      # is there an emergency at all (any line), all positives pooled
 
     def threshold(self, line: str) -> float:
-        """Per line; "any": on emergency_prob(), for an emergency at all; "veto": below which
+        """Per line; "any": on the pooled model, for an emergency at all; "veto": below which
         the model may overrule the rules (0 when absent: it never does)."""
         return self.thresholds.get(line, 0.0 if line == "veto" else 0.5)
 
-    def emergency_probs(self, grams: set[str], ev: Evidence) -> dict[str, float]:
-        """Per line, from the text's n-grams (ngrams()) and the rules' evidence on it."""
+    def emergency_probs(self, grams: set[str], ev: Evidence) -> tuple[float, dict[str, float]]:
+        """From the text's n-grams (ngrams()) and the rules' evidence on it: whether there is an
+        emergency at all (the pooled model; a weights file without it: the most likely line), and
+        each line."""
         f = line_features(grams, ev)
-        return {line: m.prob(f) for line, m in self.lines.items()}
-
-    def emergency_prob(self, grams: set[str], ev: Evidence, probs: dict[str, float]) -> float:
-        """Whether there is an emergency at all: the pooled model's probability (a weights file
-        without it: the most likely line's)."""
-        if self.emergency is None:
-            return max(probs.values())
-        return self.emergency.prob(line_features(grams, ev))
+        per_line = {line: m.prob(f) for line, m in self.lines.items()}
+        return (self.emergency.prob(f) if self.emergency else max(per_line.values())), per_line
 
     def category_probs(self, grams: set[str], text: str, lines: Sequence[str], rule_cat: str) -> dict[str, float]:
         f = category_features(grams, text, lines, rule_cat)
@@ -197,14 +193,15 @@ def _train(examples: Sequence[Example], seed: int = 1, categories: bool = True) 
     vocab = _Vocab(raw + [f for f, _ in cat_raw])
     feats = [vocab.encode(f) for f in raw]
 
-    def weighted(positive: Callable[[Example], bool]) -> tuple[list[float], float]:
-        """Positives weighted up to a quarter of the negatives' weight: a missed emergency costs more."""
-        rows = [(f, positive(x)) for f, x in zip(feats, examples, strict=True)]
+    def weighted(positive: frozenset[str]) -> tuple[list[float], float]:
+        """Examples needing any of these lines are positive, weighted up to a quarter of the
+        negatives' weight: a missed emergency costs more."""
+        rows = [(f, bool(positive & x.lines)) for f, x in zip(feats, examples, strict=True)]
         pos = sum(1 for _, y in rows if y)
         return _averaged(rows, len(vocab.ids), seed, positive_weight=max(1.0, (len(rows) - pos) / max(1, pos) / 4))
 
-    lines = {line: weighted(lambda x, line=line: line in x.lines) for line in LINES}  # type: ignore[misc]
-    pooled = weighted(lambda x: bool(x.lines))
+    lines = {line: weighted(frozenset({line})) for line in LINES}
+    pooled = weighted(frozenset(LINES))
     cat_rows = [(vocab.encode(f), y) for f, y in cat_raw]
     cats = {c: _averaged([(f, y == c) for f, y in cat_rows], len(vocab.ids), seed) for c in CATEGORIES if cat_rows}
     return TriageModel({k: vocab.linear(*v) for k, v in lines.items()}, {k: vocab.linear(*v) for k, v in cats.items()},
@@ -212,7 +209,7 @@ def _train(examples: Sequence[Example], seed: int = 1, categories: bool = True) 
 
 
 def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[tuple[dict[str, float], float, bool]]:
-    """Out-of-fold (per-line probabilities, emergency_prob, did the rules find one) per example."""
+    """Out-of-fold (per-line probabilities, the pooled probability, did the rules find one) per example."""
     idx = list(range(len(examples)))
     random.Random(3).shuffle(idx)
     out: list[tuple[dict[str, float], float, bool]] = [({}, 0.0, False)] * len(examples)
@@ -220,14 +217,14 @@ def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[tuple[d
         test = set(idx[k::folds])
         model = _train([x for i, x in enumerate(examples) if i not in test], seed=k, categories=False)
         for i in sorted(test):
-            grams, ev = ngrams(examples[i].text), evidence(examples[i].text)
-            probs = model.emergency_probs(grams, ev)
-            out[i] = (probs, model.emergency_prob(grams, ev, probs), bool(ev.lines))
+            ev = evidence(examples[i].text)
+            p_any, probs = model.emergency_probs(ngrams(examples[i].text), ev)
+            out[i] = (probs, p_any, bool(ev.lines))
     return out
 
 
 def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, float], dict[str, str]]:
-    """From cross-validated probabilities: "any", the threshold on emergency_prob() whose recall
+    """From cross-validated probabilities: "any", the threshold on the pooled model whose recall
     of emergencies is at least RECALL_TARGET, but not below 0.02, where false alarms would
     outnumber the emergencies found; "veto", below which the model may set aside an emergency the
     rules found (it keeps VETO_KEEPS of the real ones); per line, the threshold with the best F1

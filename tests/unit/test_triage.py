@@ -112,3 +112,15 @@ def test_no_emergency_of_the_held_out_sets_is_missed(name: str) -> None:
     items = yaml.safe_load((SHIPPED_DIR.parent / "bench" / "data" / name).read_text(encoding="utf-8"))["items"]
     missed = [i["text"] for i in items if i["emergency"] and triage(i["text"], CATALOG, MODEL).emergency is None]
     assert not missed
+
+
+@pytest.mark.parametrize("name", ["triage_holdout.yaml", "triage_holdout2.yaml"])
+def test_few_false_alarms_on_the_held_out_sets(name: str) -> None:
+    """Guard for retraining: of the callers the shipped model would put through to an emergency
+    line (after one confirmation question), at least 95 % have one."""
+    import yaml
+
+    items = yaml.safe_load((SHIPPED_DIR.parent / "bench" / "data" / name).read_text(encoding="utf-8"))["items"]
+    alarms = [i for i in items if triage(i["text"], CATALOG, MODEL).emergency is not None]
+    false = [i["text"] for i in alarms if not i["emergency"]]
+    assert len(false) <= 0.05 * len(alarms), false
