@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config.settings import SHIPPED_DIR, ConfigError
 from triage.catalog import load_catalog, unit_for
@@ -107,8 +108,6 @@ def test_the_model_catches_wordings_the_rules_do_not_list() -> None:
 def test_no_emergency_of_the_held_out_sets_is_missed(name: str) -> None:
     """Guard for retraining: the shipped model finds every emergency of both held-out sets (never
     trained on); bench/understanding.py reports the rest of the figures."""
-    import yaml
-
     items = yaml.safe_load((SHIPPED_DIR.parent / "bench" / "data" / name).read_text(encoding="utf-8"))["items"]
     missed = [i["text"] for i in items if i["emergency"] and triage(i["text"], CATALOG, MODEL).emergency is None]
     assert not missed
@@ -118,8 +117,6 @@ def test_no_emergency_of_the_held_out_sets_is_missed(name: str) -> None:
 def test_few_false_alarms_on_the_held_out_sets(name: str) -> None:
     """Guard for retraining: of the callers the shipped model would put through to an emergency
     line (after one confirmation question), at least 95 % have one."""
-    import yaml
-
     items = yaml.safe_load((SHIPPED_DIR.parent / "bench" / "data" / name).read_text(encoding="utf-8"))["items"]
     alarms = [i for i in items if triage(i["text"], CATALOG, MODEL).emergency is not None]
     false = [i["text"] for i in alarms if not i["emergency"]]
