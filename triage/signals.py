@@ -20,8 +20,20 @@ _CONTEXTS = (("past", rules.PAST), ("about the service", rules.ABOUT_SERVICE),
              ("hazard or suggestion", rules.HAZARD), ("hypothetical", rules.HYPOTHETICAL))
 
 
+# the emergency numbers as speech recognition writes them (幺幺九, 一二零), not inside a longer number
+_NUMERAL = "零一二三四五六七八九十幺两0-9"
+_SPOKEN_LINE = re.compile(rf"(?<![{_NUMERAL}])[幺一][幺一二][零九二](?![{_NUMERAL}])")
+_DIGITS = str.maketrans("幺一二九零", "11290")
+
+
+def _spoken_line(m: re.Match[str]) -> str:
+    digits = m.group().translate(_DIGITS)
+    return digits if digits in ("110", "119", "120", "122") else m.group()
+
+
 def normalise(text: str) -> str:
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text))
+    """NFKC, no spaces or punctuation, emergency numbers in digits."""
+    return _SPOKEN_LINE.sub(_spoken_line, _PUNCT.sub("", unicodedata.normalize("NFKC", text)))
 
 
 def _negated(text: str, start: int) -> bool:

@@ -11,6 +11,7 @@ from config.settings import SHIPPED_DIR, ConfigError
 from triage.catalog import load_catalog, unit_for
 from triage.engine import triage
 from triage.model import load as load_model
+from triage.signals import normalise
 
 CATALOG = load_catalog(SHIPPED_DIR / "dispatch.yaml")
 MODEL = load_model(SHIPPED_DIR / "triage_model.json")
@@ -37,6 +38,7 @@ def test_emergencies_are_found(text: str, lines: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize("text", [
     "120急救车出车怎么收费",
+    "幺二零急救车出车怎么收费",   # as speech recognition writes the number
     "消防检查要什么材料",
     "昨天着火的事想咨询一下赔偿",
     "不是车祸就是车刮了一下想问保险",
@@ -121,3 +123,11 @@ def test_few_false_alarms_on_the_held_out_sets(name: str) -> None:
     alarms = [i for i in items if triage(i["text"], CATALOG, MODEL).emergency is not None]
     false = [i["text"] for i in alarms if not i["emergency"]]
     assert len(false) <= 0.05 * len(alarms), false
+
+
+@pytest.mark.parametrize(("spoken", "written"), [
+    ("打幺幺零", "打110"), ("一一九来了吗", "119来了吗"), ("幺二零的车", "120的车"), ("一二二处理的", "122处理的"),
+    ("一二零八号", "一二零八号"), ("三一一九", "三一一九"), ("一一二", "一一二"),
+])
+def test_emergency_numbers_said_aloud_read_as_digits(spoken: str, written: str) -> None:
+    assert normalise(spoken) == written
