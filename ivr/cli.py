@@ -160,6 +160,9 @@ def _triage(args: argparse.Namespace) -> int:
     from triage.engine import triage
     from triage.model import load as load_model
 
+    if not args.text.strip():
+        print("error: nothing to triage: give the caller's words, e.g. hotline triage '楼道里全是烟'", file=sys.stderr)
+        return 2
     try:
         catalog = load_catalog(config_file(args.config, "dispatch.yaml"))
     except ConfigError as exc:

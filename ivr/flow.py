@@ -153,10 +153,7 @@ class CallFlow:
             await leg.play(await self.d.say(robot_mod.UNAVAILABLE), barge_in=False)
             await self._agent(leg, log)
             return
-        if said is None:
-            result = await robot(leg, None, u, self.d.say, self.d.hearing, log)
-        else:
-            result = await robot(leg, said, u, self.d.say, self.d.hearing, log)
+        result = await robot(leg, said, u, self.d.say, self.d.hearing, log)
         if result.emergency:
             await self._emergency(leg, result.emergency, log)
         elif not result.done:

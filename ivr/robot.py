@@ -97,7 +97,10 @@ async def answer_question(leg: Leg, text: str, u: Understanding, say: Say, log: 
 
 async def robot(leg: Leg, text: str | None, u: Understanding, say: Say, hearing: Hearing | None,
                 log: CallLog) -> RobotResult:
-    """Menu 1 (text is None: ask first) or a free description the caller already gave."""
+    """Menu 1 (text is None: ask first) or a free description the caller already gave. A caller
+    who chose the consultation menu gets the knowledge base's answer whatever the request type
+    (暖气不热找谁 reads as 求助); a described complaint, report or request goes to a person."""
+    asked = text is None
     if text is None:
         if hearing is None or not hearing.asr.available:
             await log.note(robot={"verdict": "speech recognition off"})
@@ -118,6 +121,6 @@ async def robot(leg: Leg, text: str | None, u: Understanding, say: Say, hearing:
         if await confirm_emergency(leg, result.emergency, say, hearing, u.confirm_timeout, log):
             return RobotResult(emergency=result.emergency)
         return RobotResult()
-    if result.category != "咨询":
+    if result.category != "咨询" and not asked:
         return RobotResult()  # complaints, help, reports, suggestions: a person writes the order
     return RobotResult(done=await answer_question(leg, text, u, say, log))

@@ -127,6 +127,11 @@ def test_cli_triage_json() -> None:
     assert out["emergency"] == "110" and {"category", "topic", "unit", "reasons"} <= set(out)
 
 
+def test_cli_triage_of_nothing_says_so() -> None:
+    r = subprocess.run([*CLI, "triage", "  "], capture_output=True, text=True)
+    assert r.returncode == 2 and "nothing to triage" in r.stderr and not r.stdout
+
+
 def test_held_apart_paraphrases_keep_their_measured_accuracy(engine) -> None:  # type: ignore[no-untyped-def]
     """bench/data/kb_eval_*.yaml (never used to train): guard the measured top-1 (91.9 %)."""
     import_entries(engine, read_dir(SHIPPED_DIR / "kb"))

@@ -142,6 +142,17 @@ async def test_menu_1_question_is_answered_from_the_knowledge_base(rig: Callable
     assert heard.index(answer) < next(i for i, h in enumerate(heard) if "是否解决" in h)
 
 
+async def test_menu_1_answers_a_question_told_as_a_need(rig: Callable[[list[str]], Rig]) -> None:
+    """Triage reads this as 求助, but the caller chose the consultation menu and the knowledge base
+    knows the answer: the robot answers instead of queueing."""
+    r = rig(["暖气不热了 屋里才十五度 该找谁"])
+    leg = r.worker.leg("a")
+    await drive(r, leg, {"欢迎致电12345": press("1"), "咨询的问题": speak, "是否解决": press("1")})
+    full = await r.store.get((await r.store.list())[0]["id"])
+    assert full is not None and full["detail"]["triage"]["category"] == "求助"
+    assert full["detail"]["robot"]["entry"] == "u3-nuanqi-bure" and full["outcome"] == "robot_answered"
+
+
 async def test_unanswerable_question_goes_to_a_person_with_the_question(rig: Callable[[list[str]], Rig]) -> None:
     r = rig(["明天北京会下雨吗"])
     leg = r.worker.leg("a")

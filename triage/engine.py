@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from triage.catalog import Catalog, find_district, match_topic, unit_for
-from triage.model import TriageModel, ngrams
+from triage.model import MIN_SUPPORT, TriageModel, ngrams
 from triage.signals import LINE_PRIORITY, Evidence, evidence, normalise, rule_category
 
 
@@ -33,6 +33,9 @@ def triage(raw: str, catalog: Catalog, model: TriageModel | None = None) -> Tria
     ev = evidence(text)
     lines, reasons = ev.lines, list(ev.reasons)
     grams = ngrams(text) if model is not None else set()
+    if model is not None and not model.can_judge(grams):
+        reasons.append("model: too little to judge; rules only")
+        model = None
     if model is not None:
         lines, why = _model_lines(grams, ev, model)
         reasons += why
@@ -61,7 +64,11 @@ def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tup
     unless the model is below the veto threshold), then which lines by each line's own model."""
     p_any, probs = model.emergency_probs(grams, ev)
     chosen: set[str] = set()
-    if p_any >= model.threshold("any") or (ev.lines and p_any >= model.threshold("veto")):
+    if ev.lines:
+        emergency = p_any >= model.threshold("veto")
+    else:  # the model alone: it must be sure enough and have found something to go on
+        emergency = p_any >= model.threshold("any") and model.support(grams, ev) >= MIN_SUPPORT
+    if emergency:
         chosen = {line for line, p in probs.items() if p >= model.threshold(line)}
         chosen = chosen or set(ev.lines) or {max(probs, key=lambda line: probs[line])}
     why = [f"model: {line} p={probs[line]:.2f}" for line in LINE_PRIORITY if line in chosen - set(ev.lines)]

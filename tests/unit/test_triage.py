@@ -28,6 +28,8 @@ MODEL = load_model(SHIPPED_DIR / "triage_model.json")
     ("两辆车追尾了，没人受伤", ("122",)),
     ("路口两辆车撞了，有人在流血", ("120", "122")),
     ("着火了，有个老人昏迷了", ("119", "120")),
+    ("救命啊", ("110",)),            # only a cry for help: asked once, then put through to the police
+    ("着火了", ("119",)),            # short, but the rules know these words
 ])
 def test_emergencies_are_found(text: str, lines: tuple[str, ...]) -> None:
     r = triage(text, CATALOG)
@@ -52,6 +54,14 @@ def test_talk_about_emergencies_is_not_an_emergency(text: str) -> None:
     for model in (None, MODEL):
         r = triage(text, CATALOG, model)
         assert r.emergency is None, r.reasons
+
+
+@pytest.mark.parametrize("text", ["呃 那个 喂", "你好 我想问问", "人工 人工", "버스 요금이 얼마예요", ""])
+def test_an_utterance_that_says_nothing_is_no_emergency(text: str) -> None:
+    """Fillers, and words the model never saw (another script), fall back on the rules: without
+    this the model would answer them with its prior, above the emergency threshold."""
+    r = triage(text, CATALOG, MODEL)
+    assert r.emergency is None, r.reasons
 
 
 @pytest.mark.parametrize(("text", "category"), [
