@@ -5,12 +5,12 @@
 Sets (bench/data/), none of them read by training (triage/model.py trains on triage/data/ and the
 knowledge base's own questions; kb/confidence.py on the entries' phrasings and kb/data/):
 
-- triage_holdout.yaml (160 items), triage_holdout2.yaml (260), triage_holdout3-7.yaml (300
+- triage_holdout.yaml (160 items), triage_holdout2.yaml (260), triage_holdout3-8.yaml (300
   each): each written by a separate helper session that saw neither the rules nor the training
-  data. Sets 1-5 chose between training runs and model designs. Sets 6 and 7 were written to the
-  labelling guide (triage/data/LABELLING.md) by sessions that opened nothing else; set 6 was
-  measured once on the first pooled model, then used to choose the next round of training data;
-  set 7 was measured once, on the final model.
+  data. Sets 1-5 chose between training runs and model designs. Sets 6-8 were written to the
+  labelling guide (triage/data/LABELLING.md) by sessions that opened nothing else; sets 6 and 7
+  were each measured once and then used to choose later training data and designs; set 8 was
+  measured once, on the final model.
 - kb_eval_0[123].yaml (345 paraphrases of the shipped entries) with kb_out_of_scope.yaml (102
   questions the knowledge base must not answer).
 - kb_test2.yaml (330 + 100, written after the entries' first added phrasings) and kb_test3.yaml
@@ -154,7 +154,7 @@ def main() -> int:
     for name, file in (("held-out set 1", "triage_holdout.yaml"), ("held-out set 2", "triage_holdout2.yaml"),
                        ("held-out set 3", "triage_holdout3.yaml"), ("held-out set 4", "triage_holdout4.yaml"),
                        ("held-out set 5", "triage_holdout5.yaml"), ("held-out set 6", "triage_holdout6.yaml"),
-                       ("held-out set 7", "triage_holdout7.yaml")):
+                       ("held-out set 7", "triage_holdout7.yaml"), ("held-out set 8", "triage_holdout8.yaml")):
         if not (DATA / file).is_file():
             continue
         items = yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["items"]
