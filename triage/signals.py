@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from config.settings import EMERGENCY_LINES
 from triage import rules
 
 LINE_PRIORITY = ("119", "120", "110", "122")
@@ -28,7 +29,7 @@ _DIGITS = str.maketrans("幺一二九零", "11290")
 
 def _spoken_line(m: re.Match[str]) -> str:
     digits = m.group().translate(_DIGITS)
-    return digits if digits in ("110", "119", "120", "122") else m.group()
+    return digits if digits in EMERGENCY_LINES else m.group()
 
 
 def normalise(text: str) -> str:
