@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from triage.catalog import Catalog, find_district, match_topic, unit_for
-from triage.model import MIN_SUPPORT, TriageModel, ngrams
+from triage.model import MIN_SUPPORT, TriageModel, line_features, ngrams
 from triage.signals import LINE_PRIORITY, Evidence, evidence, normalise, rule_category
 
 
@@ -62,12 +62,13 @@ def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tup
     """The model's decision (it sees the rules' evidence), and where it differs from the rules:
     whether there is an emergency at all by the pooled model (an emergency the rules found stands
     unless the model is below the veto threshold), then which lines by each line's own model."""
-    p_any, probs = model.emergency_probs(grams, ev)
+    features = line_features(grams, ev)
+    p_any, probs = model.emergency_probs(features)
     chosen: set[str] = set()
     if ev.lines:
         emergency = p_any >= model.threshold("veto")
     else:  # the model alone: it must be sure enough and have found something to go on
-        emergency = p_any >= model.threshold("any") and model.support(grams, ev) >= MIN_SUPPORT
+        emergency = p_any >= model.threshold("any") and model.support(features) >= MIN_SUPPORT
     if emergency:
         chosen = {line for line, p in probs.items() if p >= model.threshold(line)}
         chosen = chosen or set(ev.lines) or {max(probs, key=lambda line: probs[line])}

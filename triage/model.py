@@ -90,13 +90,11 @@ class TriageModel:
         the model may overrule the rules (0 when absent: it never does)."""
         return self.thresholds.get(line, 0.0 if line == "veto" else 0.5)
 
-    def emergency_probs(self, grams: set[str], ev: Evidence) -> tuple[float, dict[str, float]]:
-        """From the text's n-grams (ngrams()) and the rules' evidence on it: whether there is an
-        emergency at all (the pooled model; a weights file without it: the most likely line), and
-        each line."""
-        f = line_features(grams, ev)
-        per_line = {line: m.prob(f) for line, m in self.lines.items()}
-        return (self.emergency.prob(f) if self.emergency else max(per_line.values())), per_line
+    def emergency_probs(self, features: set[str]) -> tuple[float, dict[str, float]]:
+        """From a text's line_features(): whether there is an emergency at all (the pooled model;
+        a weights file without it: the most likely line), and each line."""
+        per_line = {line: m.prob(features) for line, m in self.lines.items()}
+        return (self.emergency.prob(features) if self.emergency else max(per_line.values())), per_line
 
     def can_judge(self, grams: set[str]) -> bool:
         """Whether the text gives the model something to weigh: more than MIN_CHARS distinct
@@ -106,14 +104,14 @@ class TriageModel:
         known = self.emergency.weights if self.emergency else next(iter(self.lines.values())).weights
         return sum(1 for g in grams if len(g) == 1) > MIN_CHARS and any(g in known for g in grams)
 
-    def support(self, grams: set[str], ev: Evidence) -> float:
+    def support(self, features: set[str]) -> float:
         """The pooled model's evidence for an emergency in the text: its positive weights added
         up. Openers that say nothing (你好 我想问一下) have 1-2; every emergency that only the
         model found in the seven held-out sets had more than 6."""
         if self.emergency is None:
             return MIN_SUPPORT
         w = self.emergency.weights
-        return sum(v for f in line_features(grams, ev) if (v := w.get(f, 0.0)) > 0)
+        return sum(v for f in features if (v := w.get(f, 0.0)) > 0)
 
     def category_probs(self, grams: set[str], text: str, lines: Sequence[str], rule_cat: str) -> dict[str, float]:
         f = category_features(grams, text, lines, rule_cat)
@@ -238,7 +236,7 @@ def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[tuple[d
         model = _train([x for i, x in enumerate(examples) if i not in test], seed=k, categories=False)
         for i in sorted(test):
             ev = evidence(examples[i].text)
-            p_any, probs = model.emergency_probs(ngrams(examples[i].text), ev)
+            p_any, probs = model.emergency_probs(line_features(ngrams(examples[i].text), ev))
             out[i] = (probs, p_any, bool(ev.lines))
     return out
 
