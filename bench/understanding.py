@@ -151,10 +151,9 @@ def main() -> int:
     ap.add_argument("--entries", type=int, default=10000, help="knowledge base size for the speed test")
     args = ap.parse_args()
     model = load_model(SHIPPED_DIR / "triage_model.json")
-    for name, file in (("held-out set 1", "triage_holdout.yaml"), ("held-out set 2", "triage_holdout2.yaml"),
-                       ("held-out set 3", "triage_holdout3.yaml"), ("held-out set 4", "triage_holdout4.yaml"),
-                       ("held-out set 5", "triage_holdout5.yaml"), ("held-out set 6", "triage_holdout6.yaml"),
-                       ("held-out set 7", "triage_holdout7.yaml"), ("held-out set 8", "triage_holdout8.yaml")):
+    for n in range(1, 11):
+        file = f"triage_holdout{n if n > 1 else ''}.yaml"
+        name = f"held-out set {n}"
         if not (DATA / file).is_file():
             continue
         items = yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["items"]

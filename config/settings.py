@@ -18,6 +18,7 @@ from ivr.sipuri import is_sip_uri
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 EMERGENCY_LINES = ("110", "119", "120", "122")
+REQUEST_TYPES = ("咨询", "求助", "投诉", "举报", "建议")   # 第二条: the five kinds of 诉求
 
 
 class ConfigError(ValueError):

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from triage.catalog import Catalog, find_district, match_topic, unit_for
-from triage.model import MIN_SUPPORT, TriageModel, line_features, ngrams
+from triage.model import TriageModel, line_features, ngrams
 from triage.signals import LINE_PRIORITY, Evidence, evidence, normalise, rule_category
 
 
@@ -68,7 +68,7 @@ def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tup
     if ev.lines:
         emergency = p_any >= model.threshold("veto")
     else:  # the model alone: it must be sure enough and have found something to go on
-        emergency = p_any >= model.threshold("any") and model.support(features) >= MIN_SUPPORT
+        emergency = p_any >= model.threshold("any") and model.support(features) >= model.threshold("support")
     if emergency:
         chosen = {line for line, p in probs.items() if p >= model.threshold(line)}
         chosen = chosen or set(ev.lines) or {max(probs, key=lambda line: probs[line])}

@@ -30,17 +30,17 @@ from pathlib import Path
 
 import yaml
 
-from config.settings import EMERGENCY_LINES, ConfigError
+from config.settings import EMERGENCY_LINES, REQUEST_TYPES, ConfigError
 from triage import rules
 from triage.signals import Evidence, evidence, normalise, rule_category
 
 LINES = EMERGENCY_LINES
-CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议")
+CATEGORIES = REQUEST_TYPES
 RECALL_TARGET = 0.995   # cross-validated recall each line's threshold is chosen for
-VETO_KEEPS = 0.999      # cross-validated share of the rules' real emergencies the model may not set aside
+KEEPS = 0.999           # cross-validated share of real emergencies the veto and the support threshold keep
 SEEDS = 5               # SGD runs averaged per model
 MIN_CHARS = 4           # distinct characters a text needs before the model judges it
-MIN_SUPPORT = 3.0       # the pooled model's positive evidence an emergency the rules did not find needs
+MIN_SUPPORT = 3.0       # the least positive evidence an emergency the rules did not find needs (see "support")
 
 
 def ngrams(text: str) -> set[str]:
@@ -87,8 +87,9 @@ class TriageModel:
 
     def threshold(self, line: str) -> float:
         """Per line; "any": on the pooled model, for an emergency at all; "veto": below which
-        the model may overrule the rules (0 when absent: it never does)."""
-        return self.thresholds.get(line, 0.0 if line == "veto" else 0.5)
+        the model may overrule the rules (0 when absent: it never does); "support": the positive
+        evidence an emergency the rules did not find needs (MIN_SUPPORT when absent)."""
+        return self.thresholds.get(line, {"veto": 0.0, "support": MIN_SUPPORT}.get(line, 0.5))
 
     def emergency_probs(self, features: set[str]) -> tuple[float, dict[str, float]]:
         """From a text's line_features(): whether there is an emergency at all (the pooled model;
@@ -109,7 +110,7 @@ class TriageModel:
         up. Openers that say nothing (你好 我想问一下) have 1-2; every emergency that only the
         model found in the seven held-out sets had more than 6."""
         if self.emergency is None:
-            return MIN_SUPPORT
+            return self.threshold("support")
         w = self.emergency.weights
         return sum(v for f in features if (v := w.get(f, 0.0)) > 0)
 
@@ -226,46 +227,67 @@ def _train(examples: Sequence[Example], seed: int = 1, categories: bool = True) 
                        emergency=vocab.linear(*pooled))
 
 
-def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[tuple[dict[str, float], float, bool]]:
-    """Out-of-fold (per-line probabilities, the pooled probability, did the rules find one) per example."""
+@dataclass(frozen=True)
+class OutOfFold:
+    """What a model trained without an example made of it."""
+    probs: dict[str, float]      # per line
+    p_any: float                 # the pooled model
+    support: float               # the pooled model's positive evidence
+    rules_found: bool            # whether the rules found an emergency in it
+
+
+def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[OutOfFold]:
+    """Out-of-fold judgements, one per example."""
     idx = list(range(len(examples)))
     random.Random(3).shuffle(idx)
-    out: list[tuple[dict[str, float], float, bool]] = [({}, 0.0, False)] * len(examples)
+    out: list[OutOfFold] = [OutOfFold({}, 0.0, 0.0, False)] * len(examples)
     for k in range(folds):
         test = set(idx[k::folds])
         model = _train([x for i, x in enumerate(examples) if i not in test], seed=k, categories=False)
         for i in sorted(test):
             ev = evidence(examples[i].text)
-            p_any, probs = model.emergency_probs(line_features(ngrams(examples[i].text), ev))
-            out[i] = (probs, p_any, bool(ev.lines))
+            features = line_features(ngrams(examples[i].text), ev)
+            p_any, probs = model.emergency_probs(features)
+            out[i] = OutOfFold(probs, p_any, model.support(features), bool(ev.lines))
     return out
 
 
 def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict[str, float], dict[str, str]]:
-    """From cross-validated probabilities: "any", the threshold on the pooled model whose recall
+    """From cross-validated judgements: "any", the threshold on the pooled model whose recall
     of emergencies is at least RECALL_TARGET, but not below 0.02, where false alarms would
     outnumber the emergencies found; "veto", below which the model may set aside an emergency the
-    rules found (it keeps VETO_KEEPS of the real ones); per line, the threshold with the best F1
-    (which lines to ring)."""
+    rules found (it keeps KEEPS of the real ones); "support", the positive evidence an
+    emergency the rules did not find needs (it keeps KEEPS of the real ones the model found
+    alone, and is never below MIN_SUPPORT); per line, the threshold with the best F1 (which lines
+    to ring)."""
     cv = cross_validated(examples, folds)
-    oof = [(probs, x.lines) for (probs, _, _), x in zip(cv, examples, strict=True)]
+    pairs = list(zip(cv, examples, strict=True))
     thresholds, report = {}, {}
-    top = sorted(p for (_, p, _), x in zip(cv, examples, strict=True) if x.lines)
+    top = sorted(o.p_any for o, x in pairs if x.lines)
     t_any = max(0.02, min(0.5, top[int(len(top) * (1 - RECALL_TARGET))] - 1e-3))
     tp = sum(1 for p in top if p >= t_any)
-    fp = sum(1 for (_, p, _), x in zip(cv, examples, strict=True) if not x.lines and p >= t_any)
+    fp = sum(1 for o, x in pairs if not x.lines and o.p_any >= t_any)
     thresholds["any"] = round(t_any, 3)
     report["any"] = f"threshold {t_any:.3f}: recall {tp}/{len(top)}, precision {tp / max(1, tp + fp):.1%}"
     # an emergency the rules found stands unless the model is surer it is none than it was for all
-    # but VETO_KEEPS of the real emergencies the rules found (one mislabelled or odd example must
+    # but KEEPS of the real emergencies the rules found (one mislabelled or odd example must
     # not decide it alone)
-    ruled = [(p, bool(x.lines)) for (_, p, rules_found), x in zip(cv, examples, strict=True) if rules_found]
+    ruled = [(o.p_any, bool(x.lines)) for o, x in pairs if o.rules_found]
     caught = sorted(p for p, y in ruled if y)
-    t_veto = min(t_any, caught[int(len(caught) * (1 - VETO_KEEPS))] - 1e-4) if caught else 0.0
+    t_veto = min(t_any, _quantile(caught, 1 - KEEPS) - 1e-4) if caught else 0.0
     thresholds["veto"] = round(max(0.0, t_veto), 5)
     lost = sum(1 for p in caught if p < t_veto)
     report["veto"] = (f"threshold {t_veto:.5f}: sets aside {sum(1 for p, y in ruled if not y and p < t_veto)} of "
                       f"{sum(1 for _, y in ruled if not y)} false rule alarms, {lost} of {len(caught)} real ones")
+    # the model alone: how much evidence its real finds had, and its false alarms
+    alone = [(o.support, bool(x.lines)) for o, x in pairs if not o.rules_found and o.p_any >= t_any]
+    found = sorted(s for s, y in alone if y)
+    t_sup = max(MIN_SUPPORT, _quantile(found, 1 - KEEPS) - 1e-3) if found else MIN_SUPPORT
+    thresholds["support"] = round(t_sup, 2)
+    report["support"] = (f"threshold {t_sup:.2f}: drops {sum(1 for s, y in alone if not y and s < t_sup)} of "
+                         f"{sum(1 for _, y in alone if not y)} false alarms the model raised alone, "
+                         f"{sum(1 for s in found if s < t_sup)} of {len(found)} real ones")
+    oof = [(o.probs, x.lines) for o, x in pairs]
     for line in LINES:
         def f1(t: float, line: str = line) -> float:
             tp = sum(1 for p, gold in oof if line in gold and p[line] >= t)
@@ -276,6 +298,10 @@ def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict
         thresholds[line] = t
         report[line] = f"threshold {t:.2f}: F1 {f1(t):.1%}"
     return thresholds, report
+
+
+def _quantile(ascending: Sequence[float], share: float) -> float:
+    return ascending[int(len(ascending) * share)]
 
 
 def train(root: Path) -> tuple[TriageModel, dict[str, str]]:

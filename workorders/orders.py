@@ -16,9 +16,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config.settings import REQUEST_TYPES
 from workorders.models import CallRecord, Utterance, WorkOrder
 
-CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议")
+CATEGORIES = REQUEST_TYPES
 LEVELS = {"2h": dt.timedelta(hours=2), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7),
           "15d": dt.timedelta(days=15)}
 DRAFT, DISPATCHED, ANSWERED = "草稿", "已派单", "即时答复"

@@ -56,7 +56,8 @@ def test_talk_about_emergencies_is_not_an_emergency(text: str) -> None:
         assert r.emergency is None, r.reasons
 
 
-@pytest.mark.parametrize("text", ["呃 那个 喂", "你好 我想问问", "人工 人工", "버스 요금이 얼마예요", ""])
+@pytest.mark.parametrize("text", ["呃 那个 喂", "你好 我想问问", "人工 人工", "버스 요금이 얼마예요", "",
+                                  "稍等啊 我翻翻那张单子", "哎 你好 这是一二三四五热线吧", "等会儿 我看看门牌号"])
 def test_an_utterance_that_says_nothing_is_no_emergency(text: str) -> None:
     """Fillers, and words the model never saw (another script), fall back on the rules: without
     this the model would answer them with its prior, above the emergency threshold."""
@@ -114,6 +115,16 @@ def test_the_model_catches_wordings_the_rules_do_not_list() -> None:
     r = triage(text, CATALOG, model)
     assert r.emergency == "120" and any(x.startswith("model:") for x in r.reasons)
     assert triage("120急救车出车怎么收费", CATALOG, model).emergency is None
+
+
+@pytest.mark.parametrize("text", [
+    "我早上没刹住 一下顶上前车了 两边司机都在路口站着呢 这怎么处理啊",
+    "前边车一脚刹车 我就怼上去了 人都没事 现在在东三环 这咋弄",
+])
+def test_a_minor_collision_told_as_a_question_is_for_122(text: str) -> None:
+    """No rule word (追尾, 撞), nobody hurt, and the caller asks what to do: still a collision now."""
+    assert triage(text, CATALOG).emergency is None
+    assert triage(text, CATALOG, MODEL).emergency == "122"
 
 
 @pytest.mark.parametrize("name", ["triage_holdout.yaml", "triage_holdout2.yaml"])
