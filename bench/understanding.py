@@ -5,11 +5,11 @@
 Sets (bench/data/), none of them read by training (triage/model.py trains on triage/data/ and the
 knowledge base's own questions; kb/confidence.py on the entries' phrasings and kb/data/):
 
-- triage_holdout.yaml (160 items), triage_holdout2.yaml (260), triage_holdout3-8.yaml (300
+- triage_holdout.yaml (160 items), triage_holdout2.yaml (260), triage_holdout3-10.yaml (300
   each): each written by a separate helper session that saw neither the rules nor the training
-  data. Sets 1-5 chose between training runs and model designs. Sets 6-8 were written to the
-  labelling guide (triage/data/LABELLING.md) by sessions that opened nothing else; sets 6 and 7
-  were each measured once and then used to choose later training data and designs; set 8 was
+  data. Sets 1-5 chose between training runs and model designs. Sets 6-10 were written to the
+  labelling guide (triage/data/LABELLING.md) by sessions that opened nothing else; sets 6-9
+  were each measured once and then used to choose later training data and designs; set 10 was
   measured once, on the final model.
 - kb_eval_0[123].yaml (345 paraphrases of the shipped entries) with kb_out_of_scope.yaml (102
   questions the knowledge base must not answer).
@@ -56,7 +56,7 @@ def triage_report(name: str, items: list[dict[str, Any]], model: TriageModel | N
     tp: Counter[str] = Counter()
     fp: Counter[str] = Counter()
     fn: Counter[str] = Counter()
-    any_tp = any_fp = any_fn = cat_ok = 0
+    any_tp = any_fp = any_fn = cat_ok = first_ok = 0
     for it in items:
         r = triage(it["text"], catalog, model)
         gold, got = set(it["emergency"]), set(r.lines)
@@ -68,9 +68,14 @@ def triage_report(name: str, items: list[dict[str, Any]], model: TriageModel | N
         any_fp += bool(got) and not gold
         any_fn += bool(gold) and not got
         cat_ok += r.category == it["category"]
+        first_ok += r.emergency in gold
     print(f"\n{name}: {len(items)} utterances, {sum(1 for i in items if i['emergency'])} emergencies")
     recall, precision = any_tp / max(1, any_tp + any_fn), any_tp / max(1, any_tp + any_fp)
     print(f"  any emergency: recall {recall:.1%}, precision {precision:.1%}")
+    n_em, calm = sum(1 for i in items if i["emergency"]), sum(1 for i in items if not i["emergency"])
+    print(f"  the line put through first is one the situation needs: {first_ok} of {n_em} "
+          f"({first_ok / max(1, n_em):.1%})")
+    print(f"  false alarms: {any_fp} of {calm} utterances with no emergency ({any_fp / max(1, calm):.1%})")
     for line in LINES:
         print(f"  {line}: recall {tp[line] / max(1, tp[line] + fn[line]):.1%} ({tp[line]}/{tp[line] + fn[line]}), "
               f"precision {tp[line] / max(1, tp[line] + fp[line]):.1%}")
