@@ -13,7 +13,7 @@ from triage.signals import LINE_PRIORITY, Evidence, evidence, normalise, rule_ca
 @dataclass(frozen=True)
 class Triage:
     emergency: str | None                 # the line to put the caller through to now
-    lines: tuple[str, ...]                # every line the situation needs, most urgent first
+    lines: tuple[str, ...]                # every line the situation needs, the one to ring first first
     category: str                         # 咨询 / 求助 / 投诉 / 举报 / 建议
     topic: str | None
     unit: str
@@ -74,4 +74,7 @@ def _model_lines(grams: set[str], ev: Evidence, model: TriageModel) -> tuple[tup
         chosen = chosen or set(ev.lines) or {max(probs, key=lambda line: probs[line])}
     why = [f"model: {line} p={probs[line]:.2f}" for line in LINE_PRIORITY if line in chosen - set(ev.lines)]
     why += [f"model: {line} set aside p={probs[line]:.2f}" for line in LINE_PRIORITY if line in set(ev.lines) - chosen]
-    return tuple(line for line in LINE_PRIORITY if line in chosen), why
+    # the line the model is surest of first (a spurious 119 or 120 beside a sure 110 must not go
+    # first); lines about as sure (to 0.01) in the order fire, medical, police, traffic
+    order = sorted(chosen, key=lambda line: (-round(probs[line], 2), LINE_PRIORITY.index(line)))
+    return tuple(order), why
