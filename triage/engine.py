@@ -13,7 +13,7 @@ from triage.signals import LINE_PRIORITY, Evidence, evidence, normalise, rule_ca
 @dataclass(frozen=True)
 class Triage:
     emergency: str | None                 # the line to put the caller through to now
-    lines: tuple[str, ...]                # every line the situation needs, the one to ring first first
+    lines: tuple[str, ...]                # every line the situation needs, the one to ring first leading
     category: str                         # 咨询 / 求助 / 投诉 / 举报 / 建议
     topic: str | None
     unit: str

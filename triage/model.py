@@ -107,8 +107,8 @@ class TriageModel:
 
     def support(self, features: set[str]) -> float:
         """The pooled model's evidence for an emergency in the text: its positive weights added
-        up. Openers that say nothing (你好 我想问一下) have 1-2; every emergency that only the
-        model found in the seven held-out sets had more than 6."""
+        up. Openers that say nothing (你好 我想问一下) have 1-2; how much an emergency the rules
+        did not find needs is the "support" threshold, chosen by cross-validation."""
         if self.emergency is None:
             return self.threshold("support")
         w = self.emergency.weights
@@ -264,7 +264,7 @@ def choose_thresholds(examples: Sequence[Example], folds: int = 5) -> tuple[dict
     pairs = list(zip(cv, examples, strict=True))
     thresholds, report = {}, {}
     top = sorted(o.p_any for o, x in pairs if x.lines)
-    t_any = max(0.02, min(0.5, top[int(len(top) * (1 - RECALL_TARGET))] - 1e-3))
+    t_any = max(0.02, min(0.5, _quantile(top, 1 - RECALL_TARGET) - 1e-3))
     tp = sum(1 for p in top if p >= t_any)
     fp = sum(1 for o, x in pairs if not x.lines and o.p_any >= t_any)
     thresholds["any"] = round(t_any, 3)
