@@ -72,7 +72,8 @@ def triage_report(name: str, items: list[dict[str, Any]], model: TriageModel | N
     print(f"\n{name}: {len(items)} utterances, {sum(1 for i in items if i['emergency'])} emergencies")
     recall, precision = any_tp / max(1, any_tp + any_fn), any_tp / max(1, any_tp + any_fp)
     print(f"  any emergency: recall {recall:.1%}, precision {precision:.1%}")
-    n_em, calm = sum(1 for i in items if i["emergency"]), sum(1 for i in items if not i["emergency"])
+    n_em = any_tp + any_fn
+    calm = len(items) - n_em
     print(f"  the line put through first is one the situation needs: {first_ok} of {n_em} "
           f"({first_ok / max(1, n_em):.1%})")
     print(f"  false alarms: {any_fp} of {calm} utterances with no emergency ({any_fp / max(1, calm):.1%})")

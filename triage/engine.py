@@ -33,7 +33,7 @@ def triage(raw: str, catalog: Catalog, model: TriageModel | None = None) -> Tria
     ev = evidence(text)
     lines, reasons = ev.lines, list(ev.reasons)
     grams = ngrams(text) if model is not None else set()
-    if model is not None and not model.can_judge(grams):
+    if model is not None and not model.can_judge(text, grams):
         reasons.append("model: too little to judge; rules only")
         model = None
     if model is not None:

@@ -43,6 +43,11 @@ MIN_CHARS = 4           # distinct characters a text needs before the model judg
 MIN_SUPPORT = 3.0       # the least positive evidence an emergency the rules did not find needs (see "support")
 
 
+def long_enough(text: str) -> bool:
+    """More than MIN_CHARS distinct characters: what the model is trained on and judges."""
+    return len(set(text)) > MIN_CHARS
+
+
 def ngrams(text: str) -> set[str]:
     """Character 1-3 grams of normalised text."""
     out: set[str] = set()
@@ -97,13 +102,13 @@ class TriageModel:
         per_line = {line: m.prob(features) for line, m in self.lines.items()}
         return (self.emergency.prob(features) if self.emergency else max(per_line.values())), per_line
 
-    def can_judge(self, grams: set[str]) -> bool:
-        """Whether the text gives the model something to weigh: more than MIN_CHARS distinct
-        characters, some of its n-grams seen in training. On less (喂, 嗯, 转人工, an empty or
-        foreign-script utterance) it would answer with its prior, about 0.2, far above the
-        emergency threshold; the rules judge such a text alone."""
+    def can_judge(self, text: str, grams: set[str]) -> bool:
+        """Whether the (normalised) text gives the model something to weigh: enough characters
+        (long_enough), some of its n-grams (`grams`) seen in training. On less (喂, 嗯, 转人工, an
+        empty or foreign-script utterance) it would answer with its prior, about 0.2, far above
+        the emergency threshold; the rules judge such a text alone."""
         known = self.emergency.weights if self.emergency else next(iter(self.lines.values())).weights
-        return sum(1 for g in grams if len(g) == 1) > MIN_CHARS and any(g in known for g in grams)
+        return long_enough(text) and any(g in known for g in grams)
 
     def support(self, features: set[str]) -> float:
         """The pooled model's evidence for an emergency in the text: its positive weights added
@@ -194,7 +199,7 @@ def load_examples(root: Path) -> list[Example]:
         questions += yaml.safe_load(oos.read_text(encoding="utf-8"))["questions"]
     # consultations: never emergencies; one in six also teaches the request type 咨询
     out += [Example(normalise(q), frozenset(), "咨询" if i % 6 == 0 else None) for i, q in enumerate(questions)]
-    return [x for x in out if len(set(x.text)) > MIN_CHARS]
+    return [x for x in out if long_enough(x.text)]
 
 
 def _train(examples: Sequence[Example], seed: int = 1, categories: bool = True) -> TriageModel:
