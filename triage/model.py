@@ -20,6 +20,8 @@ from __future__ import annotations
 import glob
 import json
 import math
+import multiprocessing
+import os
 import random
 import re
 import sys
@@ -202,9 +204,38 @@ def load_examples(root: Path) -> list[Example]:
     return [x for x in out if long_enough(x.text)]
 
 
+COMBINED = 750          # long calls made per kind (see combined)
+
+
+def combined(examples: Sequence[Example], seed: int) -> list[Example]:
+    """Long calls made from the examples: an opener that says nothing (category None), or an
+    ordinary request without an emergency word, before an emergency (still that emergency; the
+    request type is left out, the call has two matters); and an opener before a call with no
+    emergency (no emergency, that call's type). Bag-of-n-grams weighs every word of a call: without
+    these, words of openers and ordinary requests learn to count against an emergency, and an
+    emergency told after them is diluted."""
+    rng = random.Random(seed)
+    openers = [x for x in examples if x.category is None and not x.lines]
+    calm = [x for x in examples if not x.lines and x.category is not None and not evidence(x.text).cues]
+    urgent = [x for x in examples if x.lines]
+    quiet = [x for x in examples if not x.lines and x.category is not None]
+    if not (openers and calm and urgent and quiet):
+        return []
+    out: list[Example] = []
+    for _ in range(COMBINED):
+        e = rng.choice(urgent)
+        out.append(Example(rng.choice(openers).text + e.text, e.lines, None))
+        e = rng.choice(urgent)
+        out.append(Example(rng.choice(calm).text + e.text, e.lines, None))
+        q = rng.choice(quiet)
+        out.append(Example(rng.choice(openers).text + q.text, q.lines, q.category))
+    return out
+
+
 def _train(examples: Sequence[Example], seed: int = 1, categories: bool = True) -> TriageModel:
-    """The models on these examples; without `categories`, the emergency models only (for
-    cross-validating their thresholds)."""
+    """The models on these examples and the long calls made from them (combined); without
+    `categories`, the emergency models only (for cross-validating their thresholds)."""
+    examples = [*examples, *combined(examples, seed)]
     raw: list[set[str]] = []
     cat_raw: list[tuple[set[str], str]] = []
     for x in examples:
@@ -246,14 +277,23 @@ def cross_validated(examples: Sequence[Example], folds: int = 5) -> list[OutOfFo
     idx = list(range(len(examples)))
     random.Random(3).shuffle(idx)
     out: list[OutOfFold] = [OutOfFold({}, 0.0, 0.0, False)] * len(examples)
-    for k in range(folds):
-        test = set(idx[k::folds])
-        model = _train([x for i, x in enumerate(examples) if i not in test], seed=k, categories=False)
-        for i in sorted(test):
-            ev = evidence(examples[i].text)
-            features = line_features(ngrams(examples[i].text), ev)
-            p_any, probs = model.emergency_probs(features)
-            out[i] = OutOfFold(probs, p_any, model.support(features), bool(ev.lines))
+    jobs = [(examples, set(idx[k::folds]), k) for k in range(folds)]
+    with multiprocessing.Pool(min(folds, os.cpu_count() or 1)) as pool:  # the same folds and seeds: the same result
+        for judged in pool.starmap(_fold, jobs):
+            for i, o in judged.items():
+                out[i] = o
+    return out
+
+
+def _fold(examples: Sequence[Example], test: set[int], seed: int) -> dict[int, OutOfFold]:
+    """The examples of `test` judged by a model trained on the others."""
+    model = _train([x for i, x in enumerate(examples) if i not in test], seed=seed, categories=False)
+    out = {}
+    for i in sorted(test):
+        ev = evidence(examples[i].text)
+        features = line_features(ngrams(examples[i].text), ev)
+        p_any, probs = model.emergency_probs(features)
+        out[i] = OutOfFold(probs, p_any, model.support(features), bool(ev.lines))
     return out
 
 
