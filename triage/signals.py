@@ -37,6 +37,13 @@ def normalise(text: str) -> str:
     return _SPOKEN_LINE.sub(_spoken_line, _PUNCT.sub("", unicodedata.normalize("NFKC", text)))
 
 
+def _figurative(text: str, m: re.Match[str]) -> bool:
+    """跟爆炸似的, 像着火了一样: the cue word is a comparison, not an event."""
+    after, before = text[m.end():m.end() + 5], text[max(0, m.start() - 4):m.start()]
+    return bool(re.match(rules.SIMILE_AS, after)
+                or re.match(rules.SIMILE_LIKE, after) and re.search(rules.SIMILE_BEFORE, before))
+
+
 def _negated(text: str, start: int) -> bool:
     before = text[max(0, start - 3):start]
     return bool(re.search(rules.NEGATORS, before)) or bool(re.search(r"不是.{0,6}$", text[max(0, start - 8):start])
@@ -68,6 +75,9 @@ def evidence(text: str) -> Evidence:
     for line, patterns in rules.EMERGENCY_CUES.items():
         for cue in patterns:
             for m in re.finditer(cue, text):
+                if _figurative(text, m):
+                    reasons.append(f"{line}: '{m.group()}' a comparison")
+                    continue
                 if _negated(text, m.start()):
                     reasons.append(f"{line}: '{m.group()}' negated")
                     negated.add(line)

@@ -58,6 +58,36 @@ def test_talk_about_emergencies_is_not_an_emergency(text: str) -> None:
         assert r.emergency is None, r.reasons
 
 
+FIGURES = [
+    "楼上天天扔杠铃 咣咣的跟爆炸似的",                     # a comparison
+    "我这嗓子疼得跟着火了一样 想问社区医院几点开门",
+    "商场门口写着爆炸价 进去一看根本不便宜",                 # a price
+    "孩子天天在游戏里开车撞人 这种游戏谁管",                 # fiction
+    "楼道里全是电动车 真着火了谁都跑不出去",                 # what if, without 如果
+]
+MODEL_STILL_ALARMS = {  # known false alarms of the shipped model (the rules alone are right)
+    FIGURES[1]: "the pooled model reads a sore throat and a clinic as a medical emergency (120)",
+    FIGURES[4]: "the model keeps 119 for the what-if (p 0.63); with 堆满了 it does not",
+}
+
+
+@pytest.mark.parametrize("text", FIGURES)
+def test_the_rules_read_comparisons_fiction_and_what_ifs_as_no_emergency(text: str) -> None:
+    assert triage(text, CATALOG).emergency is None, triage(text, CATALOG).reasons
+
+
+@pytest.mark.parametrize("text", [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=MODEL_STILL_ALARMS[t]))
+                                  if t in MODEL_STILL_ALARMS else t for t in FIGURES])
+def test_comparisons_fiction_and_what_ifs_are_no_emergency(text: str) -> None:
+    assert triage(text, CATALOG, MODEL).emergency is None, triage(text, CATALOG, MODEL).reasons
+
+
+@pytest.mark.parametrize(("text", "line"), [("楼下真着火了 烟特别大", "119"), ("锅炉房真爆炸了 墙都塌了一块", "119")])
+def test_the_same_words_said_of_an_event_are_an_emergency(text: str, line: str) -> None:
+    for model in (None, MODEL):
+        assert triage(text, CATALOG, model).emergency == line
+
+
 @pytest.mark.parametrize("text", ["呃 那个 喂", "你好 我想问问", "人工 人工", "버스 요금이 얼마예요", "",
                                   "稍等啊 我翻翻那张单子", "哎 你好 这是一二三四五热线吧", "等会儿 我看看门牌号"])
 def test_an_utterance_that_says_nothing_is_no_emergency(text: str) -> None:
@@ -178,12 +208,12 @@ HELD_OUT = sorted(p.name for p in (SHIPPED_DIR.parent / "bench" / "data").glob("
 
 
 def test_the_held_out_sets_are_there() -> None:
-    assert len(HELD_OUT) == 11
+    assert len(HELD_OUT) == 15
 
 
 @pytest.mark.parametrize("name", HELD_OUT)
 def test_no_emergency_of_the_held_out_sets_is_missed(name: str) -> None:
-    """Guard for retraining: the shipped model finds every emergency of the eleven held-out sets
+    """Guard for retraining: the shipped model finds every emergency of the held-out sets
     (never trained on); bench/understanding.py reports the rest of the figures."""
     items = yaml.safe_load((SHIPPED_DIR.parent / "bench" / "data" / name).read_text(encoding="utf-8"))["items"]
     missed = [i["text"] for i in items if i["emergency"] and triage(i["text"], CATALOG, MODEL).emergency is None]
