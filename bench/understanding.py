@@ -153,17 +153,19 @@ def speed(entries: list[Entry], n: int) -> None:
     print(f"  triage: {(time.perf_counter() - t) / len(qs) * 1000:.2f} ms per utterance")
 
 
+def held_out_sets() -> list[tuple[int, Path]]:
+    """The triage sets in bench/data/ by number: triage_holdout.yaml is set 1, triage_holdoutN.yaml set N."""
+    return sorted((int(p.stem.removeprefix("triage_holdout") or 1), p) for p in DATA.glob("triage_holdout*.yaml"))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--entries", type=int, default=10000, help="knowledge base size for the speed test")
     args = ap.parse_args()
     model = load_model(SHIPPED_DIR / "triage_model.json")
-    for n in range(1, 100):
-        file = f"triage_holdout{n if n > 1 else ''}.yaml"
+    for n, path in held_out_sets():
         name = f"held-out set {n}"
-        if not (DATA / file).is_file():
-            continue
-        items = yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["items"]
+        items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
         triage_report(f"triage, rules only, {name}", items, None)
         triage_report(f"triage, rules + model, {name}", items, model)
     entries = read_dir(SHIPPED_DIR / "kb")
